@@ -1,0 +1,51 @@
+package runbook
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Problem is one thing wrong with a runbook file, located by path and line
+// (line 0 when the whole file is concerned).
+type Problem struct {
+	Path string `json:"path"`
+	Line int    `json:"line"`
+	Msg  string `json:"message"`
+}
+
+func (p Problem) String() string {
+	if p.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", p.Path, p.Line, p.Msg)
+	}
+	return fmt.Sprintf("%s: %s", p.Path, p.Msg)
+}
+
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// yamlProblems turns a yaml.v3 error into problems with file lines; offset is
+// the file line just before the YAML text starts (front matter begins on
+// line 2 of a procedure file).
+func yamlProblem(path string, offset int, err error) Problem {
+	msgs := []string{err.Error()}
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	}
+	line, msg := 0, strings.TrimPrefix(msgs[0], "yaml: ")
+	if m := yamlLine.FindStringSubmatch(msgs[0]); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		line, msg = n+offset, m[2]
+	}
+	if len(msgs) > 1 {
+		msg += fmt.Sprintf(" (and %d more)", len(msgs)-1)
+	}
+	if line == 0 {
+		line = offset + 1
+	}
+	return Problem{Path: path, Line: line, Msg: "invalid YAML: " + msg}
+}

@@ -1,0 +1,58 @@
+package tui
+
+import (
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+)
+
+// Styles holds every style the console draws with. Incident red and routine
+// green live here and nowhere else.
+type Styles struct {
+	Header        lipgloss.Style
+	HeaderMuted   lipgloss.Style
+	Title         lipgloss.Style
+	Muted         lipgloss.Style
+	Selected      lipgloss.Style
+	IncidentMark  lipgloss.Style
+	RoutineMark   lipgloss.Style
+	ReferenceMark lipgloss.Style
+	IncidentFrame lipgloss.Style
+	RoutineFrame  lipgloss.Style
+	PlainFrame    lipgloss.Style
+	Status        lipgloss.Style
+	Error         lipgloss.Style
+	Help          lipgloss.Style
+}
+
+// NewStyles builds the styles for a theme. Under termenv.Ascii the colours
+// drop out and the borders stay, so the console still reads without colour.
+func NewStyles(theme Theme) Styles {
+	r := lipgloss.NewRenderer(nil, termenv.WithProfile(theme.Profile))
+	r.SetHasDarkBackground(theme.Dark)
+	red := lipgloss.Color("1")
+	green := lipgloss.Color("2")
+	muted := lipgloss.Color("8")
+	fg := lipgloss.Color("15")
+	if !theme.Dark {
+		fg = lipgloss.Color("0")
+	}
+	frame := func(c lipgloss.Color) lipgloss.Style {
+		return r.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(c)
+	}
+	return Styles{
+		Header:        r.NewStyle().Bold(true).Foreground(fg),
+		HeaderMuted:   r.NewStyle().Foreground(muted),
+		Title:         r.NewStyle().Bold(true),
+		Muted:         r.NewStyle().Foreground(muted),
+		Selected:      r.NewStyle().Reverse(true),
+		IncidentMark:  r.NewStyle().Foreground(red).Bold(true),
+		RoutineMark:   r.NewStyle().Foreground(green).Bold(true),
+		ReferenceMark: r.NewStyle().Foreground(muted),
+		IncidentFrame: frame(red),
+		RoutineFrame:  frame(green),
+		PlainFrame:    frame(muted),
+		Status:        r.NewStyle().Foreground(muted),
+		Error:         r.NewStyle().Foreground(red).Bold(true),
+		Help:          r.NewStyle().Foreground(muted),
+	}
+}
