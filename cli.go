@@ -44,6 +44,8 @@ type app struct {
 	stdout, stderr io.Writer
 	g              globals
 	catalog        *runbook.Catalog
+	// closers run when the command is done (open databases).
+	closers []func() error
 }
 
 func newApp(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) *app {
@@ -69,7 +71,7 @@ func (c command) usage() string {
 
 // commands is the full command table, in the order "ic help" shows it.
 func commands() []command {
-	return slices.Concat(runbookCommands(), []command{
+	return slices.Concat(runbookCommands(), incidentCommands(), []command{
 		{"version", "", "print the version of ic", cmdVersion},
 		{"help", "[COMMAND]", "show the commands, or one command's help", cmdHelp},
 	})

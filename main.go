@@ -34,6 +34,9 @@ func main() {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := newApp(ctx, stdin, stdout, stderr)
 	err := a.dispatch(args)
+	for _, c := range a.closers {
+		c()
+	}
 	var uerr usageError
 	switch {
 	case err == nil:

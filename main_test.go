@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -33,9 +35,28 @@ func TestScripts(t *testing.T) {
 			env.Setenv("IC_ACTOR", "tester")
 			env.Setenv("NO_COLOR", "1")
 			env.Setenv("REPO", root)
+			env.Setenv("ESC", "\x1b")
+			env.Setenv("BEL", "\x07")
+			// A note just over the 64 KiB limit.
+			big := strings.Repeat("x", 64<<10+1)
+			if err := os.WriteFile(filepath.Join(work, "big.txt"), []byte(big), 0o600); err != nil {
+				return err
+			}
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// grab NAME REGEXP sets $NAME to the first group of REGEXP
+			// in the last command's stdout (an incident id, say).
+			"grab": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 2 {
+					ts.Fatalf("usage: grab NAME REGEXP")
+				}
+				m := regexp.MustCompile(args[1]).FindStringSubmatch(ts.ReadFile("stdout"))
+				if len(m) < 2 {
+					ts.Fatalf("grab: %q does not match stdout", args[1])
+				}
+				ts.Setenv(args[0], m[1])
+			},
 			// exitcode N PROG ARGS... runs PROG and requires exit code N;
 			// its output can be checked with stdout and stderr afterwards.
 			"exitcode": func(ts *testscript.TestScript, neg bool, args []string) {

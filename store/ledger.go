@@ -30,6 +30,7 @@ type Policy interface {
 	InitialState() string
 	ClosingState() string
 	Allows(from, to string) bool
+	NextStates(from string) []string
 	IsClosed(state string) bool
 	AllowedAfterClose(eventType string) bool
 	// CloseRequirements maps each requirement's name to the event types
@@ -494,10 +495,10 @@ func (l *Ledger) validate(ctx context.Context, st Status, typ string, payload an
 		p = v
 	case StateChange:
 		if !pol.KnownState(v.To) {
-			return nil, refuse("unknown state %q for book %s", v.To, st.Book)
+			return nil, refuse("unknown state %q for book %s; from %s the policy allows: %s", v.To, st.Book, st.State, nextStates(pol, st.State))
 		}
 		if !pol.Allows(st.State, v.To) {
-			return nil, refuse("%s cannot move from %s to %s (the policy of book %s does not allow it)", st.Short(), st.State, v.To, st.Book)
+			return nil, refuse("%s cannot move from %s to %s: the policy of book %s allows only %s", st.Short(), st.State, v.To, st.Book, nextStates(pol, st.State))
 		}
 		if v.To == pol.ClosingState() && len(st.Missing) > 0 {
 			return nil, refuse("%s (%s) cannot close yet: the timeline has no %s. \"Seems fine now\" is not a criterion", st.Short(), st.Severity, strings.Join(st.Missing, "; no "))
@@ -598,6 +599,13 @@ func (l *Ledger) validate(ctx context.Context, st Status, typ string, payload an
 		return json.Marshal(obj)
 	}
 	return json.Marshal(p)
+}
+
+func nextStates(p Policy, from string) string {
+	if next := p.NextStates(from); len(next) > 0 {
+		return strings.Join(next, ", ")
+	}
+	return "no further state"
 }
 
 func allowedAfterClose(p Policy) string {

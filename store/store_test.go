@@ -35,6 +35,15 @@ func (testPolicy) ClosingState() string { return "CLOSED" }
 func (testPolicy) Allows(from, to string) bool {
 	return (from == "OPEN" && (to == "CONTAINED" || to == "CLOSED")) || (from == "CONTAINED" && to == "CLOSED")
 }
+func (p testPolicy) NextStates(from string) []string {
+	var out []string
+	for _, to := range []string{"OPEN", "CONTAINED", "CLOSED"} {
+		if p.Allows(from, to) {
+			out = append(out, to)
+		}
+	}
+	return out
+}
 func (testPolicy) IsClosed(s string) bool { return s == "CLOSED" }
 func (testPolicy) AllowedAfterClose(t string) bool {
 	return t == TypeCorrection || t == TypePostmortemLinked
@@ -234,7 +243,7 @@ func TestLifecycleRules(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	refused(StateChange{To: "OPEN"}, "cannot move from CONTAINED to OPEN")
+	refused(StateChange{To: "OPEN"}, "cannot move from CONTAINED to OPEN: the policy of book ops allows only CLOSED")
 	if _, err := l.Append(ctx, inc.ID, "alice", "", StateChange{To: "CLOSED"}); err != nil {
 		t.Fatal(err)
 	}
@@ -527,4 +536,34 @@ func TestConcurrentWriters(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func TestResolveAmbiguousPrefix(t *testing.T) {
+	ctx := context.Background()
+	l := openTest(t, filepath.Join(t.TempDir(), "ic.db"))
+	count := map[byte]int{}
+	for range 17 { // 17 ids over 16 first digits: at least one digit repeats
+		inc := declare(t, l, "SEV-2")
+		count[inc.ID[0]]++
+	}
+	for digit, n := range count {
+		_, err := l.Resolve(ctx, "INC-"+string(digit))
+		if n > 1 && (err == nil || !strings.Contains(err.Error(), "is ambiguous")) {
+			t.Errorf("prefix %c matches %d incidents: err = %v", digit, n, err)
+		}
+		if n == 1 && err != nil {
+			t.Errorf("prefix %c matches one incident: %v", digit, err)
+		}
+	}
+}
+
+func TestStorageErrorsSayWhatToDo(t *testing.T) {
+	for msg, want := range map[string]string{
+		"database or disk is full":             "the disk is full",
+		"attempt to write a readonly database": "read-only",
+	} {
+		if got := describeFSError(errors.New(msg)).Error(); !strings.Contains(got, want) {
+			t.Errorf("%q -> %q, want it to say %q", msg, got, want)
+		}
+	}
 }
