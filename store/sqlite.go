@@ -243,7 +243,14 @@ func describeFSError(err error) error {
 	return err
 }
 
-const eventColumns = "incident_id, seq, time, actor, type, payload, prev_hash, hash, idem_key"
+// eventSelect reads events with their incident's full id: events refer to
+// incidents by a compact row number, the id itself is stored once.
+const eventSelect = "SELECT i.id, e.seq, e.time, e.actor, e.type, e.payload, e.prev_hash, e.hash, e.idem_key FROM events e JOIN incidents i ON i.n = e.incident"
+
+// byID selects one incident's events by its full id.
+const byID = "e.incident = (SELECT n FROM incidents WHERE id = ?)"
+
+const insertEventSQL = "INSERT INTO events (incident, seq, time, actor, type, payload, prev_hash, hash, idem_key) VALUES (?,?,?,?,?,?,?,?,?)"
 
 type rowScanner interface{ Scan(...any) error }
 
@@ -279,7 +286,7 @@ func (i Incident) Short() string { return ShortID(i.ID) }
 func byKey(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }, key string) (Event, error) {
-	e, err := scanEvent(q.QueryRowContext(ctx, "SELECT "+eventColumns+" FROM events WHERE idem_key = ?", key))
+	e, err := scanEvent(q.QueryRowContext(ctx, eventSelect+" WHERE e.idem_key = ?", key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, ErrNotFound
 	}
@@ -301,13 +308,18 @@ func (d *DB) CreateIncident(ctx context.Context, inc Incident, first Event) (Inc
 	} else if !errors.Is(err, ErrNotFound) {
 		return inc, first, false, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO incidents (id, book, title, kind, drill, declared_at, declared_by) VALUES (?,?,?,?,?,?,?)`,
-		inc.ID, inc.Book, inc.Title, inc.Kind, inc.Drill, inc.DeclaredAt.UnixMilli(), inc.DeclaredBy); err != nil {
+	res, err := tx.ExecContext(ctx, `INSERT INTO incidents (id, book, title, kind, drill, declared_at, declared_by) VALUES (?,?,?,?,?,?,?)`,
+		inc.ID, inc.Book, inc.Title, inc.Kind, inc.Drill, inc.DeclaredAt.UnixMilli(), inc.DeclaredBy)
+	if err != nil {
 		return inc, first, false, d.writeErr(err)
+	}
+	n, err := res.LastInsertId()
+	if err != nil {
+		return inc, first, false, err
 	}
 	first.Incident, first.Seq, first.PrevHash = inc.ID, 1, Hash{}
 	first.Hash = first.computeHash()
-	if err := insertEvent(ctx, tx, first); err != nil {
+	if err := insertEvent(ctx, tx, n, first); err != nil {
 		return inc, first, false, d.writeErr(err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -316,9 +328,9 @@ func (d *DB) CreateIncident(ctx context.Context, inc Incident, first Event) (Inc
 	return inc, first, false, nil
 }
 
-func insertEvent(ctx context.Context, tx *sql.Tx, e Event) error {
-	_, err := tx.ExecContext(ctx, "INSERT INTO events ("+eventColumns+") VALUES (?,?,?,?,?,?,?,?,?)",
-		e.Incident, e.Seq, e.Time.UnixMilli(), e.Actor, e.Type, string(e.Payload), e.PrevHash[:], e.Hash[:], e.Key)
+func insertEvent(ctx context.Context, tx *sql.Tx, n int64, e Event) error {
+	_, err := tx.ExecContext(ctx, insertEventSQL,
+		n, e.Seq, e.Time.UnixMilli(), e.Actor, e.Type, string(e.Payload), e.PrevHash[:], e.Hash[:], e.Key)
 	return err
 }
 
@@ -341,7 +353,7 @@ func (d *DB) Append(ctx context.Context, incident string, expected int64, ev Eve
 	} else if !errors.Is(err, ErrNotFound) {
 		return ev, false, err
 	}
-	head, err := headTx(ctx, tx, incident)
+	n, head, err := headTx(ctx, tx, incident)
 	if err != nil {
 		return ev, false, err
 	}
@@ -350,7 +362,7 @@ func (d *DB) Append(ctx context.Context, incident string, expected int64, ev Eve
 	}
 	ev.Incident, ev.Seq, ev.PrevHash = incident, head.Seq+1, head.Hash
 	ev.Hash = ev.computeHash()
-	if err := insertEvent(ctx, tx, ev); err != nil {
+	if err := insertEvent(ctx, tx, n, ev); err != nil {
 		return ev, false, d.writeErr(err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -368,11 +380,11 @@ func (d *DB) AppendBatch(ctx context.Context, incident string, events []Event) (
 		return Head{}, d.writeErr(err)
 	}
 	defer tx.Rollback()
-	head, err := headTx(ctx, tx, incident)
+	n, head, err := headTx(ctx, tx, incident)
 	if err != nil {
 		return head, err
 	}
-	stmt, err := tx.PrepareContext(ctx, "INSERT INTO events ("+eventColumns+") VALUES (?,?,?,?,?,?,?,?,?)")
+	stmt, err := tx.PrepareContext(ctx, insertEventSQL)
 	if err != nil {
 		return head, err
 	}
@@ -381,7 +393,7 @@ func (d *DB) AppendBatch(ctx context.Context, incident string, events []Event) (
 		e := &events[i]
 		e.Incident, e.Seq, e.PrevHash = incident, head.Seq+1, head.Hash
 		e.Hash = e.computeHash()
-		if _, err := stmt.ExecContext(ctx, e.Incident, e.Seq, e.Time.UnixMilli(), e.Actor, e.Type, string(e.Payload), e.PrevHash[:], e.Hash[:], e.Key); err != nil {
+		if _, err := stmt.ExecContext(ctx, n, e.Seq, e.Time.UnixMilli(), e.Actor, e.Type, string(e.Payload), e.PrevHash[:], e.Hash[:], e.Key); err != nil {
 			return head, d.writeErr(err)
 		}
 		head = Head{Seq: e.Seq, Hash: e.Hash}
@@ -400,22 +412,24 @@ func (d *DB) writeErr(err error) error {
 	return fmt.Errorf("ledger %s: write failed: %w", d.path, describeFSError(err))
 }
 
-func headTx(ctx context.Context, tx *sql.Tx, incident string) (Head, error) {
+// headTx returns the incident's row number and newest event.
+func headTx(ctx context.Context, tx *sql.Tx, incident string) (int64, Head, error) {
+	var n int64
 	var h Head
 	var hash []byte
-	err := tx.QueryRowContext(ctx, "SELECT seq, hash FROM events WHERE incident_id = ? ORDER BY seq DESC LIMIT 1", incident).Scan(&h.Seq, &hash)
+	err := tx.QueryRowContext(ctx, "SELECT i.n, e.seq, e.hash FROM incidents i JOIN events e ON e.incident = i.n WHERE i.id = ? ORDER BY e.seq DESC LIMIT 1", incident).Scan(&n, &h.Seq, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return h, fmt.Errorf("incident %s: %w", ShortID(incident), ErrNotFound)
+		return 0, h, fmt.Errorf("incident %s: %w", ShortID(incident), ErrNotFound)
 	}
 	copy(h.Hash[:], hash)
-	return h, err
+	return n, h, err
 }
 
 // Head returns the newest event's seq and hash.
 func (d *DB) Head(ctx context.Context, incident string) (Head, error) {
 	var h Head
 	var hash []byte
-	err := d.sql.QueryRowContext(ctx, "SELECT seq, hash FROM events WHERE incident_id = ? ORDER BY seq DESC LIMIT 1", incident).Scan(&h.Seq, &hash)
+	err := d.sql.QueryRowContext(ctx, "SELECT e.seq, e.hash FROM events e WHERE "+byID+" ORDER BY e.seq DESC LIMIT 1", incident).Scan(&h.Seq, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return h, fmt.Errorf("incident %s: %w", ShortID(incident), ErrNotFound)
 	}
@@ -429,7 +443,7 @@ func (d *DB) Page(ctx context.Context, incident string, before int64, limit int)
 	if before <= 0 {
 		before = 1<<62 - 1
 	}
-	rows, err := d.sql.QueryContext(ctx, "SELECT "+eventColumns+" FROM events WHERE incident_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?", incident, before, limit)
+	rows, err := d.sql.QueryContext(ctx, eventSelect+" WHERE "+byID+" AND e.seq < ? ORDER BY e.seq DESC LIMIT ?", incident, before, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -464,32 +478,32 @@ func (d *DB) Events(ctx context.Context, r Range, fn func(Event) error) error {
 	var where []string
 	var args []any
 	if r.Incident != "" {
-		where = append(where, "incident_id = ?")
+		where = append(where, byID)
 		args = append(args, r.Incident)
 	}
 	if len(r.Types) > 0 {
-		where = append(where, "type IN ("+strings.TrimSuffix(strings.Repeat("?,", len(r.Types)), ",")+")")
+		where = append(where, "e.type IN ("+strings.TrimSuffix(strings.Repeat("?,", len(r.Types)), ",")+")")
 		for _, t := range r.Types {
 			args = append(args, t)
 		}
 	}
 	if !r.Since.IsZero() {
-		where = append(where, "time >= ?")
+		where = append(where, "e.time >= ?")
 		args = append(args, r.Since.UnixMilli())
 	}
 	if !r.Until.IsZero() {
-		where = append(where, "time < ?")
+		where = append(where, "e.time < ?")
 		args = append(args, r.Until.UnixMilli())
 	}
 	if r.AfterSeq > 0 {
-		where = append(where, "seq > ?")
+		where = append(where, "e.seq > ?")
 		args = append(args, r.AfterSeq)
 	}
-	q := "SELECT " + eventColumns + " FROM events"
+	q := eventSelect
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY incident_id, seq"
+	q += " ORDER BY e.incident, e.seq"
 	rows, err := d.sql.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
@@ -513,7 +527,7 @@ func (d *DB) Latest(ctx context.Context, incident string, types ...string) (Even
 	var best Event
 	found := false
 	for _, t := range types {
-		e, err := scanEvent(d.sql.QueryRowContext(ctx, "SELECT "+eventColumns+" FROM events WHERE incident_id = ? AND type = ? ORDER BY seq DESC LIMIT 1", incident, t))
+		e, err := scanEvent(d.sql.QueryRowContext(ctx, eventSelect+" WHERE "+byID+" AND e.type = ? ORDER BY e.seq DESC LIMIT 1", incident, t))
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
@@ -529,7 +543,7 @@ func (d *DB) Latest(ctx context.Context, incident string, types ...string) (Even
 
 // Event returns one event by seq.
 func (d *DB) Event(ctx context.Context, incident string, seq int64) (Event, error) {
-	e, err := scanEvent(d.sql.QueryRowContext(ctx, "SELECT "+eventColumns+" FROM events WHERE incident_id = ? AND seq = ?", incident, seq))
+	e, err := scanEvent(d.sql.QueryRowContext(ctx, eventSelect+" WHERE "+byID+" AND e.seq = ?", incident, seq))
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, fmt.Errorf("%s has no event %d: %w", ShortID(incident), seq, ErrNotFound)
 	}

@@ -1,14 +1,13 @@
 package store
 
 import (
-	"bytes"
 	"context"
-	"encoding/hex"
+	"database/sql"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
@@ -82,7 +81,7 @@ func (d *DB) Verify(ctx context.Context, incident string) (Report, error) {
 	}
 
 	// Incidents without any event, or events of unknown incidents.
-	orphanQ := `SELECT id FROM incidents WHERE NOT EXISTS (SELECT 1 FROM events WHERE incident_id = incidents.id AND seq = 1)`
+	orphanQ := `SELECT id FROM incidents WHERE NOT EXISTS (SELECT 1 FROM events WHERE incident = incidents.n AND seq = 1)`
 	if incident != "" {
 		orphanQ += " AND id = ?"
 	}
@@ -99,116 +98,148 @@ func (d *DB) Verify(ctx context.Context, incident string) (Report, error) {
 		rows.Close()
 	}
 
-	// Each incident's chain comes back as one row: SQLite concatenates the
-	// events in C, which is far cheaper than a round trip per event; the
-	// hashing then runs on every core.
-	q := `SELECT incident_id, count(*), group_concat(seq || char(1) || time || char(1) || actor || char(1) || type || char(1) || payload || char(1) || hex(prev_hash) || char(1) || hex(hash), char(2) ORDER BY seq) FROM events`
-	var args []any
-	if incident != "" {
-		q += " WHERE incident_id = ?"
-		args = append(args, incident)
-	}
-	q += " GROUP BY incident_id ORDER BY incident_id"
-	rows, err = d.sql.QueryContext(ctx, q, args...)
+	// The chains are split by incident across one connection per core;
+	// each worker streams its rows (three columns, the text ones joined
+	// by SQLite) and hashes as it goes.
+	incs, err := d.incidentNumbers(ctx, incident)
 	if err != nil {
-		return rep, fmt.Errorf("ledger %s: read chains: %w", d.path, err)
+		return rep, err
 	}
-	type chain struct {
-		idx  int
-		id   string
-		body []byte
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(incs)))
+	type part struct {
+		problems []Problem
+		events   int64
+		heads    map[string]string
+		err      error
 	}
-	type result struct {
-		problem *Problem
-		head    string
-	}
-	work := make(chan chain)
-	var results []result
-	var mu sync.Mutex
+	parts := make([]part, workers)
 	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
+	for w := range workers {
+		lo, hi := len(incs)*w/workers, len(incs)*(w+1)/workers
+		if lo == hi {
+			continue
+		}
 		wg.Go(func() {
-			for c := range work {
-				p, head := verifyChain(c.id, c.body)
-				mu.Lock()
-				for len(results) <= c.idx {
-					results = append(results, result{})
-				}
-				results[c.idx] = result{p, head}
-				mu.Unlock()
-			}
+			p := &parts[w]
+			p.heads = map[string]string{}
+			p.problems, p.events, p.err = d.verifyChains(ctx, incs[lo:hi], p.heads)
 		})
 	}
-	var ids []string
-	var scanErr error
-	for rows.Next() {
-		var id string
-		var n int64
-		var body []byte
-		if scanErr = rows.Scan(&id, &n, &body); scanErr != nil {
-			break
-		}
-		rep.Events += n
-		ids = append(ids, id)
-		work <- chain{idx: len(ids) - 1, id: id, body: body}
-	}
-	close(work)
 	wg.Wait()
-	if scanErr == nil {
-		scanErr = rows.Err()
-	}
-	rows.Close()
-	if scanErr != nil {
-		return rep, fmt.Errorf("ledger %s: read chains: %w", d.path, scanErr)
-	}
-	rep.Incidents = len(ids)
-	for i, r := range results {
-		if r.problem != nil {
-			rep.Problems = append(rep.Problems, *r.problem)
+	for _, p := range parts {
+		if p.err != nil {
+			return rep, fmt.Errorf("ledger %s: read chains: %w", d.path, p.err)
 		}
-		rep.Heads[ids[i]] = r.head
+		rep.Problems = append(rep.Problems, p.problems...)
+		rep.Events += p.events
+		maps.Copy(rep.Heads, p.heads)
 	}
+	rep.Incidents = len(incs)
 	rep.Took = time.Since(start)
 	return rep, nil
 }
 
-// verifyChain checks one incident's concatenated events and returns the
-// first problem (nil when the chain holds) and the head hash.
-func verifyChain(id string, body []byte) (*Problem, string) {
+type incidentNumber struct {
+	n  int64
+	id string
+}
+
+// incidentNumbers lists incidents (one, or all) by row number.
+func (d *DB) incidentNumbers(ctx context.Context, only string) ([]incidentNumber, error) {
+	q, args := "SELECT n, id FROM incidents ORDER BY n", []any{}
+	if only != "" {
+		q, args = "SELECT n, id FROM incidents WHERE id = ?", []any{only}
+	}
+	rows, err := d.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []incidentNumber
+	for rows.Next() {
+		var in incidentNumber
+		if err := rows.Scan(&in.n, &in.id); err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+// verifyChains walks the events of a run of incidents (consecutive row
+// numbers) in (incident, seq) order and checks each chain: seq continuity
+// from 1, each stored prev_hash equal to the previous hash, each hash
+// recomputed from the row. It records each incident's first problem.
+func (d *DB) verifyChains(ctx context.Context, incs []incidentNumber, heads map[string]string) ([]Problem, int64, error) {
+	ids := make(map[int64]string, len(incs))
+	for _, in := range incs {
+		ids[in.n] = in.id
+	}
+	rows, err := d.sql.QueryContext(ctx, `SELECT incident, seq, time, actor, type, payload, prev_hash, hash
+		FROM events WHERE incident BETWEEN ? AND ? ORDER BY incident, seq`, incs[0].n, incs[len(incs)-1].n)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var problems []Problem
+	var events int64
+	var cur int64 = -1
+	var id string
 	var prev Hash
-	want := int64(1)
-	for rec := range bytes.SplitSeq(body, []byte{2}) {
-		f := bytes.SplitN(rec, []byte{1}, 7)
-		if len(f) != 7 {
-			return &Problem{Incident: id, Seq: want, Reason: "event record is malformed (a field holds a control character)"}, ""
+	var want int64
+	broken := false
+	finish := func() {
+		if cur >= 0 && !broken {
+			heads[id] = prev.String()
 		}
-		seq, err1 := strconv.ParseInt(string(f[0]), 10, 64)
-		tms, err2 := strconv.ParseInt(string(f[1]), 10, 64)
-		if err1 != nil || err2 != nil {
-			return &Problem{Incident: id, Seq: want, Reason: "seq or time is not a number"}, ""
+	}
+	var n, seq, tms int64
+	var actor, typ, payload, sprev, shash sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&n, &seq, &tms, &actor, &typ, &payload, &sprev, &shash); err != nil {
+			return nil, 0, err
 		}
-		if seq != want {
-			return &Problem{Incident: id, Seq: want, Reason: fmt.Sprintf("seq %d is missing (next stored event is seq %d): an event was removed", want, seq)}, ""
+		events++
+		if n != cur {
+			finish()
+			cur, id, prev, want, broken = n, ids[n], Hash{}, 1, false
+			if id == "" {
+				problems = append(problems, Problem{Seq: seq, Reason: fmt.Sprintf("events belong to incident row %d, which does not exist", n)})
+				broken = true
+			}
 		}
-		var storedPrev, stored Hash
-		if _, err := hex.Decode(storedPrev[:], f[5]); err != nil || len(f[5]) != 64 {
-			return &Problem{Incident: id, Seq: seq, Reason: "prev_hash is not 32 bytes"}, ""
+		if broken {
+			continue
 		}
-		if _, err := hex.Decode(stored[:], f[6]); err != nil || len(f[6]) != 64 {
-			return &Problem{Incident: id, Seq: seq, Reason: "hash is not 32 bytes"}, ""
+		if p := checkEvent(id, want, seq, tms, actor, typ, payload, sprev, shash, &prev); p != nil {
+			problems = append(problems, *p)
+			broken = true
+			continue
 		}
-		if storedPrev != prev {
-			return &Problem{Incident: id, Seq: seq, Reason: "prev_hash does not match the hash of seq " + strconv.FormatInt(seq-1, 10)}, ""
-		}
-		if seq == 1 && string(f[3]) != TypeDeclared {
-			return &Problem{Incident: id, Seq: 1, Reason: "first event is " + string(f[3]) + ", not declared"}, ""
-		}
-		got := ComputeHash(id, seq, tms, string(f[2]), string(f[3]), f[4], prev)
-		if got != stored {
-			return &Problem{Incident: id, Seq: seq, Reason: "hash does not match the event's contents: the event was altered after it was written"}, ""
-		}
-		prev = got
 		want++
 	}
-	return nil, strings.ToLower(prev.String())
+	finish()
+	return problems, events, rows.Err()
+}
+
+// checkEvent checks one stored event against the chain so far; prev is the
+// previous event's hash and becomes this one's.
+func checkEvent(id string, want, seq, tms int64, actor, typ, payload, sprev, shash []byte, prev *Hash) *Problem {
+	if seq != want {
+		return &Problem{Incident: id, Seq: want, Reason: fmt.Sprintf("seq %d is missing (next stored event is seq %d): an event was removed", want, seq)}
+	}
+	if len(sprev) != 32 || len(shash) != 32 {
+		return &Problem{Incident: id, Seq: seq, Reason: "prev_hash or hash is not 32 bytes"}
+	}
+	if Hash(sprev) != *prev {
+		return &Problem{Incident: id, Seq: seq, Reason: "prev_hash does not match the hash of seq " + strconv.FormatInt(seq-1, 10)}
+	}
+	if seq == 1 && string(typ) != TypeDeclared {
+		return &Problem{Incident: id, Seq: 1, Reason: "first event is " + string(typ) + ", not declared"}
+	}
+	if ComputeHash(id, seq, tms, string(actor), string(typ), payload, *prev) != Hash(shash) {
+		return &Problem{Incident: id, Seq: seq, Reason: "hash does not match the event's contents: the event was altered after it was written"}
+	}
+	*prev = Hash(shash)
+	return nil
 }

@@ -1,6 +1,7 @@
 -- The ledger: incidents and their append-only, hash-chained events.
 CREATE TABLE incidents (
-  id          TEXT PRIMARY KEY,       -- hex sha256 of the canonical declaration
+  n           INTEGER PRIMARY KEY,    -- compact row number, referenced by events
+  id          TEXT NOT NULL UNIQUE,   -- hex sha256 of the canonical declaration
   book        TEXT NOT NULL,
   title       TEXT NOT NULL,
   kind        TEXT NOT NULL,          -- incident | routine
@@ -10,7 +11,7 @@ CREATE TABLE incidents (
 ) STRICT;
 
 CREATE TABLE events (
-  incident_id TEXT NOT NULL REFERENCES incidents(id),
+  incident    INTEGER NOT NULL REFERENCES incidents(n), -- the hash covers incidents.id
   seq         INTEGER NOT NULL,       -- 1, 2, 3 ... per incident, no gaps
   time        INTEGER NOT NULL,       -- unix ms, UTC
   actor       TEXT NOT NULL,
@@ -19,10 +20,10 @@ CREATE TABLE events (
   prev_hash   BLOB NOT NULL,          -- 32 bytes; zeros for seq 1
   hash        BLOB NOT NULL,          -- 32 bytes; see README "The hash chain"
   idem_key    TEXT NOT NULL UNIQUE,   -- idempotency key of the append
-  PRIMARY KEY (incident_id, seq)
+  PRIMARY KEY (incident, seq)
 ) STRICT, WITHOUT ROWID;
 
-CREATE INDEX events_by_type ON events (incident_id, type, seq);
+CREATE INDEX events_by_type ON events (incident, type, seq);
 
 -- Evidence bytes, addressed by their sha256; also append-only.
 CREATE TABLE blobs (
@@ -49,9 +50,9 @@ BEGIN SELECT RAISE(ABORT, 'ic ledger: evidence is append-only (DELETE refused)')
 CREATE TRIGGER events_chain BEFORE INSERT ON events
 BEGIN
   SELECT RAISE(ABORT, 'ic ledger: seq must be the next in its incident')
-   WHERE NEW.seq <> COALESCE((SELECT MAX(seq) FROM events WHERE incident_id = NEW.incident_id), 0) + 1;
+   WHERE NEW.seq <> COALESCE((SELECT MAX(seq) FROM events WHERE incident = NEW.incident), 0) + 1;
   SELECT RAISE(ABORT, 'ic ledger: prev_hash must be the hash of the previous event')
    WHERE NEW.prev_hash IS NOT COALESCE(
-     (SELECT hash FROM events WHERE incident_id = NEW.incident_id AND seq = NEW.seq - 1),
+     (SELECT hash FROM events WHERE incident = NEW.incident AND seq = NEW.seq - 1),
      zeroblob(32));
 END;
