@@ -71,7 +71,7 @@ func (c command) usage() string {
 
 // commands is the full command table, in the order "ic help" shows it.
 func commands() []command {
-	return slices.Concat(runbookCommands(), incidentCommands(), []command{
+	return slices.Concat(runbookCommands(), incidentCommands(), synccheckCommands(), []command{
 		{"version", "", "print the version of ic", cmdVersion},
 		{"help", "[COMMAND]", "show the commands, or one command's help", cmdHelp},
 	})

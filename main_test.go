@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,9 +21,33 @@ func TestMain(m *testing.M) {
 	})
 }
 
+// lightclientData finds the shared mainnet light-client data (see its
+// README): ../shared/testdata/lightclient or $IC_TESTDATA.
+func lightclientData() string {
+	var candidates []string
+	if env := os.Getenv("IC_TESTDATA"); env != "" {
+		candidates = append(candidates, filepath.Join(env, "lightclient"), env)
+	}
+	candidates = append(candidates, filepath.Join("..", "shared", "testdata", "lightclient"))
+	for _, c := range candidates {
+		if _, err := os.Stat(filepath.Join(c, "beacon_genesis.json")); err == nil {
+			abs, _ := filepath.Abs(c)
+			return abs
+		}
+	}
+	return ""
+}
+
 // TestScripts runs the real ic binary through testdata/script/*.txtar.
 func TestScripts(t *testing.T) {
 	root, _ := filepath.Abs(".")
+	data := lightclientData()
+	if data == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("mainnet light-client data not found at ../shared/testdata/lightclient or $IC_TESTDATA")
+		}
+		t.Log("mainnet light-client data not found: scripts marked [lightclient] are skipped")
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
@@ -35,6 +60,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("IC_ACTOR", "tester")
 			env.Setenv("NO_COLOR", "1")
 			env.Setenv("REPO", root)
+			env.Setenv("LIGHTCLIENT", data)
 			env.Setenv("ESC", "\x1b")
 			env.Setenv("BEL", "\x07")
 			// A note just over the 64 KiB limit.
@@ -43,6 +69,12 @@ func TestScripts(t *testing.T) {
 				return err
 			}
 			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "lightclient" {
+				return data != "", nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// grab NAME REGEXP sets $NAME to the first group of REGEXP

@@ -99,9 +99,11 @@ func (k *Checker) committee(period uint64, root Root, c SyncCommittee) (*Committ
 	ensureBLS()
 	keys := make([]bls.PublicKey, len(c.Pubkeys))
 	bad := make([]bool, len(keys))
-	// Deserialising with subgroup checks dominates a cold check: use every
-	// core.
-	workers := runtime.GOMAXPROCS(0)
+	// Deserialising with subgroup checks is 94% of a cold check: spread it
+	// over every core. Two goroutines per core keep both busy across the
+	// cgo calls (measured on 2 cores: 512 keys in 33 ms on one goroutine,
+	// 24 ms on two, 21 ms on four).
+	workers := 2 * runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
