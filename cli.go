@@ -36,6 +36,15 @@ type globals struct {
 	actor    string
 }
 
+// consoleFlags are the options of the console (ic with no command).
+type consoleFlags struct {
+	beacon        string
+	checkpoint    string
+	syncBootstrap string
+	syncUpdates   stringList
+	incident      string
+}
+
 // app is one invocation of ic: its streams, global options and the lazily
 // loaded runbook catalog.
 type app struct {
@@ -43,6 +52,7 @@ type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	g              globals
+	console        consoleFlags
 	catalog        *runbook.Catalog
 	// closers run when the command is done (open databases).
 	closers []func() error
@@ -92,6 +102,11 @@ func lookupCommand(name string) command {
 func (a *app) dispatch(args []string) error {
 	// Global flags may come before the command name.
 	fs := a.flagSet(command{name: "", args: "[COMMAND] [ARGS]"})
+	fs.StringVar(&a.console.beacon, "beacon", os.Getenv("IC_BEACON"), "console: beacon API URLs for the sync panel")
+	fs.StringVar(&a.console.checkpoint, "checkpoint", os.Getenv("IC_CHECKPOINT"), "console: trusted block root for the sync panel")
+	fs.StringVar(&a.console.syncBootstrap, "sync-bootstrap", "", "console: bootstrap file for an offline sync check")
+	fs.Var(&a.console.syncUpdates, "sync-update", "console: updates file(s) for an offline sync check")
+	fs.StringVar(&a.console.incident, "incident", "", "console: open this incident at start")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cmdHelp(a, nil)
@@ -234,7 +249,8 @@ func cmdHelp(a *app, args []string) error {
 
 usage: ic [--db FILE] [--runbooks DIR] [--actor NAME] [COMMAND [ARGS]]
 
-With no command, in a terminal, ic opens the full-screen console.
+With no command, in a terminal, ic opens the full-screen console:
+  ic [--incident ID] [--beacon URLS --checkpoint ROOT] [--sync-bootstrap FILE --sync-update FILE]
 
 commands:
 `)

@@ -17,6 +17,7 @@ import (
 	"github.com/icconsole/ic/internal/termsafe"
 	"github.com/icconsole/ic/runbook"
 	"github.com/icconsole/ic/store"
+	"github.com/icconsole/ic/tui"
 )
 
 func incidentCommands() []command {
@@ -203,25 +204,9 @@ func dueText(s store.Status, now time.Time) string {
 	case s.UpdateDue.IsZero():
 		return "none"
 	case s.Overdue(now):
-		return "OVERDUE by " + shortDuration(now.Sub(s.UpdateDue))
+		return "OVERDUE by " + tui.ShortDuration(now.Sub(s.UpdateDue))
 	}
-	return "in " + shortDuration(s.UpdateDue.Sub(now))
-}
-
-// shortDuration reads at a glance: 45s, 14m, 2h05m, 3d04h.
-func shortDuration(d time.Duration) string {
-	if d < 0 {
-		d = -d
-	}
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-	}
-	return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
+	return "in " + tui.ShortDuration(s.UpdateDue.Sub(now))
 }
 
 func cmdIncidentShow(a *app, args []string) error {
@@ -260,7 +245,7 @@ func cmdIncidentShow(a *app, args []string) error {
 	fmt.Fprintf(w, "book       %s%s\n", st.Book, map[bool]string{true: " (drill)"}[st.Drill])
 	fmt.Fprintf(w, "severity   %s\n", st.Severity)
 	fmt.Fprintf(w, "state      %s\n", st.State)
-	fmt.Fprintf(w, "declared   %s by %s (%s ago)\n", st.DeclaredAt.Local().Format("2006-01-02 15:04:05 MST"), st.DeclaredBy, shortDuration(now.Sub(st.DeclaredAt)))
+	fmt.Fprintf(w, "declared   %s by %s (%s ago)\n", st.DeclaredAt.Local().Format("2006-01-02 15:04:05 MST"), st.DeclaredBy, tui.ShortDuration(now.Sub(st.DeclaredAt)))
 	fmt.Fprintf(w, "update     %s\n", dueText(st, now))
 	fmt.Fprintf(w, "events     %d (head %s)\n", st.Events, st.HeadHash[:12])
 	if len(st.Missing) > 0 && !st.Closed {

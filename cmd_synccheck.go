@@ -125,6 +125,8 @@ func classify(err error) verifier.Classification {
 	var fe *verifier.FetchError
 	var pe *verifier.ProofError
 	switch {
+	case err == nil:
+		return ""
 	case errors.As(err, &fe):
 		return fe.Classification()
 	case errors.As(err, &pe):
@@ -186,16 +188,24 @@ func checkOnline(a *app, rep *synccheckReport, beacon, checkpoint string, period
 	if err != nil {
 		return usageError{msg: err.Error()}
 	}
-	raw, err := hex.DecodeString(strings.TrimPrefix(checkpoint, "0x"))
-	if err != nil || len(raw) != 32 {
-		return usageError{msg: fmt.Sprintf("--checkpoint %q is not a 32-byte 0x-hex block root", checkpoint)}
-	}
 	var root verifier.Root
-	copy(root[:], raw)
+	if err := parseRoot(checkpoint, &root); err != nil {
+		return err
+	}
 	client := verifier.NewClient(eps, timeout)
 	out, err := verifier.CheckOnline(a.ctx, client, root, period)
 	rep.Results, rep.Attempts = out.Results, out.Attempts
 	return err
+}
+
+// parseRoot reads a 0x-hex 32-byte block root.
+func parseRoot(s string, root *verifier.Root) error {
+	raw, err := hex.DecodeString(strings.TrimPrefix(s, "0x"))
+	if err != nil || len(raw) != 32 {
+		return usageError{msg: fmt.Sprintf("--checkpoint %q is not a 32-byte 0x-hex block root", s)}
+	}
+	copy(root[:], raw)
+	return nil
 }
 
 func appendVerification(a *app, l *store.Ledger, id string, r verifier.Result) (store.Event, error) {

@@ -98,16 +98,16 @@ func Describe(e Event) string {
 		var p struct {
 			Code           *int   `json:"code"`
 			Classification string `json:"classification"`
-			Period         any    `json:"period"`
-			Slot           any    `json:"slot"`
-			Participants   any    `json:"participants"`
+			Period         uint64 `json:"period"`
+			Slot           uint64 `json:"slot"`
+			Participants   int    `json:"participants"`
 		}
 		json.Unmarshal(e.Payload, &p)
 		code := "?"
 		if p.Code != nil {
 			code = fmt.Sprint(*p.Code)
 		}
-		s = fmt.Sprintf("sync-committee check: code %s %s (period %v, slot %v, participants %v)", code, p.Classification, p.Period, p.Slot, p.Participants)
+		s = fmt.Sprintf("sync-committee check: code %s %s (period %d, slot %d, participants %d/512)", code, p.Classification, p.Period, p.Slot, p.Participants)
 	default:
 		s = string(e.Payload)
 	}

@@ -1,19 +1,25 @@
 package tui
 
 import (
+	"context"
+	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/icconsole/ic/docs"
 	"github.com/icconsole/ic/runbook"
+	"github.com/icconsole/ic/store"
 	"github.com/muesli/termenv"
 )
 
 func TestMain(m *testing.M) {
 	lipgloss.SetColorProfile(termenv.Ascii)
+	time.Local = time.UTC // goldens show times
 	os.Exit(m.Run())
 }
 
@@ -26,23 +32,63 @@ func shippedCatalog(t testing.TB) *runbook.Catalog {
 	return cat
 }
 
-// drive feeds msgs to the model, running every command it returns (the
-// way bubbletea would) until none is left.
+// fixedNow is the clock of every console test.
+var fixedNow = time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+
+// testLedger is a real ledger file in a temp dir with the shipped books'
+// rules and a fixed clock.
+func testLedger(t testing.TB, cat *runbook.Catalog, now func() time.Time) *store.Ledger {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "ic.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return store.NewLedger(db, func(book string) (store.Policy, bool) {
+		b, ok := cat.Book(book)
+		if !ok {
+			return nil, false
+		}
+		return b.Policy, true
+	}).WithClock(now)
+}
+
+func testOptions(t testing.TB) Options {
+	cat := shippedCatalog(t)
+	now := func() time.Time { return fixedNow }
+	return Options{Catalog: cat, Ledger: testLedger(t, cat, now), Theme: PlainTheme, Actor: "alice",
+		DraftPath: filepath.Join(t.TempDir(), "ic.db.draft"), Now: now, after: noTicks}
+}
+
+// noTicks schedules nothing: console tests send clock ticks themselves.
+func noTicks(time.Duration, func(time.Time) tea.Msg) tea.Cmd { return nil }
+
+// drive feeds msgs to the model and runs the commands it returns the way
+// bubbletea would (the clock does not tick on its own here, see noTicks).
 func drive(t *testing.T, m tea.Model, msgs ...tea.Msg) tea.Model {
 	t.Helper()
 	queue := append([]tea.Msg(nil), msgs...)
+	var run func(cmd tea.Cmd)
+	run = func(cmd tea.Cmd) {
+		if cmd == nil {
+			return
+		}
+		switch out := cmd().(type) {
+		case nil, tea.QuitMsg:
+		case tea.BatchMsg:
+			for _, c := range out {
+				run(c)
+			}
+		default:
+			queue = append(queue, out)
+		}
+	}
 	for len(queue) > 0 {
 		msg := queue[0]
 		queue = queue[1:]
 		var cmd tea.Cmd
 		m, cmd = m.Update(msg)
-		if cmd != nil {
-			if out := cmd(); out != nil {
-				if _, quit := out.(tea.QuitMsg); !quit {
-					queue = append(queue, out)
-				}
-			}
-		}
+		run(cmd)
 	}
 	return m
 }
@@ -50,42 +96,260 @@ func drive(t *testing.T, m tea.Model, msgs ...tea.Msg) tea.Model {
 func keys(s string) []tea.Msg {
 	var out []tea.Msg
 	for _, r := range s {
-		out = append(out, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		switch r {
+		case '\n':
+			out = append(out, tea.KeyMsg{Type: tea.KeyEnter})
+		case ' ':
+			out = append(out, tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}})
+		default:
+			out = append(out, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		}
 	}
 	return out
 }
 
+func size(w, h int) tea.Msg { return tea.WindowSizeMsg{Width: w, Height: h} }
+
+func events(t *testing.T, l *store.Ledger) []store.Event {
+	t.Helper()
+	var out []store.Event
+	if err := l.DB().Events(context.Background(), store.Range{}, func(e store.Event) error {
+		out = append(out, e)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func checkFits(t *testing.T, view string, w, h int) {
+	t.Helper()
+	lines := strings.Split(view, "\n")
+	if len(lines) > h {
+		t.Errorf("view is %d rows, taller than %d", len(lines), h)
+	}
+	for i, line := range lines {
+		if lw := lipgloss.Width(line); lw > w {
+			t.Errorf("line %d is %d cells wide: %q", i, lw, line)
+		}
+	}
+}
+
 func TestLibraryAndReaderAt80x24(t *testing.T) {
-	m := tea.Model(New(Options{Catalog: shippedCatalog(t), Theme: PlainTheme}))
-	m = drive(t, m, tea.WindowSizeMsg{Width: 80, Height: 24})
+	m := tea.Model(New(Options{Catalog: shippedCatalog(t), Theme: PlainTheme, after: noTicks}))
+	m = drive(t, m, size(80, 24))
 	view := m.View()
 	for _, want := range []string{"Operations runbook (O-series)", "no open incident", "O-020  First Response Discipline", "O-201  Daily health check"} {
 		if !strings.Contains(view, want) {
 			t.Errorf("library view lacks %q:\n%s", want, view)
 		}
 	}
-	if h := lipgloss.Height(view); h > 24 {
-		t.Errorf("view is %d rows, taller than the terminal", h)
-	}
+	checkFits(t, view, 80, 24)
 	m = drive(t, m, tea.KeyMsg{Type: tea.KeyEnter})
 	view = m.View()
 	if !strings.Contains(view, "Pause for 30 seconds") || !strings.Contains(view, "╭") {
 		t.Errorf("reader does not show O-020 in a frame:\n%s", view)
 	}
-	for i, line := range strings.Split(view, "\n") {
-		if w := lipgloss.Width(line); w > 80 {
-			t.Errorf("line %d is %d cells wide: %q", i, w, line)
+	checkFits(t, view, 80, 24)
+}
+
+func TestFilterAsYouType(t *testing.T) {
+	m := tea.Model(New(Options{Catalog: shippedCatalog(t), Theme: PlainTheme, after: noTicks}))
+	m = drive(t, m, append([]tea.Msg{size(120, 40)}, keys("/settlement wallet")...)...)
+	view := m.View()
+	if !strings.Contains(view, "O-103") || strings.Contains(view, "O-020  First") {
+		t.Errorf("filter 'settlement wallet' should keep O-103 only:\n%s", view)
+	}
+}
+
+// declare walks the declare form: title, triage answers, severity.
+func declare(t *testing.T, m tea.Model, title, answers string) tea.Model {
+	t.Helper()
+	msgs := append(keys("D"), keys(title+"\n")...)
+	msgs = append(msgs, keys(answers)...)
+	msgs = append(msgs, tea.KeyMsg{Type: tea.KeyEnter})
+	return drive(t, m, msgs...)
+}
+
+func TestDeclareThroughTriage(t *testing.T) {
+	opts := testOptions(t)
+	m := drive(t, New(opts), size(80, 24))
+	m = drive(t, m, append(keys("D"), keys("payments down\n")...)...)
+	m = drive(t, m, keys("nnnn")...)
+	if v := m.View(); !strings.Contains(v, "SEV-3 suggested") {
+		t.Fatalf("four no answers should suggest SEV-3:\n%s", v)
+	}
+	m = drive(t, m, tea.KeyMsg{Type: tea.KeyEsc})
+	m = declare(t, m, "payments down", "ynnn")
+	mm := m.(Model)
+	if mm.incident == nil || mm.incident.Severity != "SEV-1" {
+		t.Fatalf("no SEV-1 incident open after declaring: %+v", mm.incident)
+	}
+	if !mm.steps.pausing || mm.steps.proc == nil || mm.steps.proc.ID != "O-020" {
+		t.Errorf("the first-response checklist should open with the pause running")
+	}
+	view := m.View()
+	for _, want := range []string{"SEV-1", "OPEN", "update in 15m00s", "PAUSE 30s", "payments down"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("view lacks %q:\n%s", want, view)
+		}
+	}
+	checkFits(t, view, 80, 24)
+	ev := events(t, opts.Ledger)
+	var d store.DeclaredPayload
+	json.Unmarshal(ev[0].Payload, &d)
+	if len(ev) != 1 || d.Runbook == nil || d.Runbook.ID != "O-020" || d.Severity != "SEV-1" {
+		t.Errorf("ledger after declaring: %d events, %+v", len(ev), d)
+	}
+}
+
+func TestStepsPauseSkipAndGates(t *testing.T) {
+	opts := testOptions(t)
+	m := declare(t, drive(t, New(opts), size(120, 40)), "payments down", "nnny")
+	m = drive(t, m, keys("x  ")...) // skip the pause, check steps 2 and 3
+	mm := m.(Model)
+	if d, total := mm.steps.progress(); d != 3 || total != 12 {
+		t.Errorf("progress %d/%d, want 3/12", d, total)
+	}
+	ev := events(t, opts.Ledger)
+	if ev[1].Type != store.TypeStepSkipped || !strings.Contains(string(ev[1].Payload), "pause skipped after 0s") {
+		t.Errorf("the skipped pause is not recorded: %s %s", ev[1].Type, ev[1].Payload)
+	}
+	if ev[2].Type != store.TypeStepChecked || ev[3].Type != store.TypeStepChecked {
+		t.Errorf("checked steps not recorded: %v %v", ev[2].Type, ev[3].Type)
+	}
+	// A skip needs a reason.
+	m = drive(t, m, keys("s\n")...)
+	if !strings.Contains(m.View(), "reason for") && !strings.Contains(m.View(), "is required") {
+		t.Errorf("an empty skip reason was accepted:\n%s", m.View())
+	}
+	m = drive(t, m, keys("no wallet involved\n")...)
+	if got := events(t, opts.Ledger); got[len(got)-1].Type != store.TypeStepSkipped {
+		t.Errorf("skip with a reason not recorded")
+	}
+
+	// TPAF-001's irreversible step 6 waits for steps 3, 4 and 5.
+	tpaf, _ := opts.Catalog.Procedure("TPAF-001")
+	mm = m.(Model)
+	mm.show(tpaf)
+	mm.focus = readerPane
+	m = drive(t, mm, keys("L")...)
+	mm = m.(Model)
+	mm.steps.cursor = 5
+	m = drive(t, mm, keys(" ")...)
+	if v := m.View(); !strings.Contains(v, "step 6 needs step(s) 3 4 5 done first") {
+		t.Errorf("gated step not refused:\n%s", v)
+	}
+}
+
+func TestForbiddenCloseListsWhatIsMissing(t *testing.T) {
+	opts := testOptions(t)
+	m := declare(t, drive(t, New(opts), size(80, 24)), "payments down", "ynnn")
+	m = drive(t, m, keys("T")...)
+	m = drive(t, m, tea.KeyMsg{Type: tea.KeyRight}, tea.KeyMsg{Type: tea.KeyRight}, tea.KeyMsg{Type: tea.KeyEnter}, tea.KeyMsg{Type: tea.KeyEnter})
+	view := m.View()
+	for _, want := range []string{"cannot close yet", "no evidence", "no recovery", "no review"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("refusal lacks %q:\n%s", want, view)
+		}
+	}
+	checkFits(t, view, 80, 24)
+}
+
+func TestNoteDraftSurvives(t *testing.T) {
+	opts := testOptions(t)
+	m := tea.Model(New(opts))
+	m = drive(t, m, append([]tea.Msg{size(80, 24)}, keys("nhalf a thought")...)...)
+	mm := m.(Model)
+	// The pause in typing saves the draft.
+	m = drive(t, mm, draftTickMsg{gen: mm.draftGen})
+	if got, _ := os.ReadFile(opts.DraftPath); string(got) != "half a thought" {
+		t.Fatalf("draft file holds %q", got)
+	}
+	// A new console restores it.
+	opts.Draft = ReadDraft(opts.DraftPath)
+	m2 := drive(t, New(opts), size(80, 24))
+	if !strings.Contains(m2.View(), "draft: half a thought") {
+		t.Errorf("restored draft not shown:\n%s", m2.View())
+	}
+	// Committed on an incident: the note lands and the draft goes.
+	m2 = declare(t, m2, "payments down", "nnnn")
+	m2 = drive(t, m2, keys("n\n")...)
+	ev := events(t, opts.Ledger)
+	if last := ev[len(ev)-1]; last.Type != store.TypeNote || !strings.Contains(string(last.Payload), "half a thought") {
+		t.Errorf("last event %s %s", last.Type, last.Payload)
+	}
+	if _, err := os.Stat(opts.DraftPath); !os.IsNotExist(err) {
+		t.Errorf("draft file still there after the note was committed: %v", err)
+	}
+	// Quitting with text on the note line asks first.
+	m2 = drive(t, m2, keys("nnot sent")...)
+	m2 = drive(t, m2, tea.KeyMsg{Type: tea.KeyEsc}, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'q'}})
+	if !strings.Contains(m2.View(), "Quit? Your unsent note is kept as a draft") {
+		t.Errorf("quit did not ask:\n%s", m2.View())
+	}
+}
+
+func TestNoteFailureKeepsText(t *testing.T) {
+	opts := testOptions(t)
+	m := declare(t, drive(t, New(opts), size(80, 24)), "payments down", "nnnn")
+	opts.Ledger.DB().Close() // the ledger goes away under the console
+	m = drive(t, m, keys("nimportant observation\n")...)
+	mm := m.(Model)
+	if mm.note.Value() != "important observation" || !mm.statusErr {
+		t.Errorf("note line %q, status %q: the text must come back", mm.note.Value(), mm.status)
+	}
+}
+
+func TestHeaderCountdown(t *testing.T) {
+	opts := testOptions(t)
+	m := declare(t, drive(t, New(opts), size(80, 24)), "payments down", "ynnn")
+	mm := m.(Model)
+	mm.now = fixedNow.Add(10 * time.Minute)
+	if v := mm.headerView(); !strings.Contains(v, "update in 5m00s") || strings.Contains(v, "OVERDUE") {
+		t.Errorf("10 minutes in: %q", v)
+	}
+	mm.now = fixedNow.Add(17 * time.Minute)
+	if v := mm.headerView(); !strings.Contains(v, "UPDATE OVERDUE 2m00s") {
+		t.Errorf("17 minutes in: %q", v)
+	}
+	// In colour, overdue is red.
+	mm.styles = NewStyles(Theme{Profile: termenv.ANSI, Dark: true})
+	if v := mm.headerView(); !strings.Contains(v, "\x1b[") || !strings.Contains(v, "31") {
+		t.Errorf("overdue countdown not red: %q", v)
+	}
+}
+
+func TestBordersRedAndGreen(t *testing.T) {
+	opts := testOptions(t)
+	opts.Theme = Theme{Profile: termenv.ANSI, Dark: true}
+	for _, c := range []struct {
+		id, colour string
+	}{{"O-101", "\x1b[31m╭"}, {"O-201", "\x1b[32m╭"}} {
+		mm := drive(t, New(opts), size(80, 24)).(Model)
+		p, _ := opts.Catalog.Procedure(c.id)
+		mm.show(p)
+		mm.focus = readerPane
+		if v := mm.View(); !strings.Contains(v, c.colour) {
+			t.Errorf("%s: border not drawn with %q", c.id, c.colour)
 		}
 	}
 }
 
-func TestFilterAsYouType(t *testing.T) {
-	m := tea.Model(New(Options{Catalog: shippedCatalog(t), Theme: PlainTheme}))
-	msgs := append([]tea.Msg{tea.WindowSizeMsg{Width: 120, Height: 40}}, keys("/settlement wallet")...)
-	m = drive(t, m, msgs...)
+func TestLedgerTextIsEscaped(t *testing.T) {
+	opts := testOptions(t)
+	m := declare(t, drive(t, New(opts), size(120, 40)), "payments down", "nnnn")
+	inc := m.(Model).incident
+	if _, err := opts.Ledger.Append(context.Background(), inc.ID, "mallory", "", store.Note{Text: "copy \x1b]52;c;aGk=\x07 done"}); err != nil {
+		t.Fatal(err)
+	}
+	m = drive(t, m, tickMsg(fixedNow))
 	view := m.View()
-	if !strings.Contains(view, "O-103") || strings.Contains(view, "O-020  First") {
-		t.Errorf("filter 'settlement wallet' should keep O-103 only:\n%s", view)
+	if strings.ContainsRune(view, 0x1b) {
+		t.Errorf("an escape sequence reached the screen")
+	}
+	if !strings.Contains(view, `\x1b]52;c;aGk=\x07`) {
+		t.Errorf("the note is not shown escaped:\n%s", view)
 	}
 }
 
@@ -99,19 +363,16 @@ func TestRunbookTextIsEscaped(t *testing.T) {
 	}
 }
 
-func BenchmarkRenderLongestProcedure(b *testing.B) {
-	cat := shippedCatalog(b)
-	var longest *runbook.Procedure
-	for _, p := range cat.Filter(runbook.Filter{}) {
-		if longest == nil || len(p.Body) > len(longest.Body) {
-			longest = p
-		}
+func TestOtherProcessEventsAppear(t *testing.T) {
+	opts := testOptions(t)
+	m := declare(t, drive(t, New(opts), size(120, 40)), "payments down", "nnnn")
+	inc := m.(Model).incident
+	// Another ic process appends; the next clock tick picks it up.
+	if _, err := opts.Ledger.Append(context.Background(), inc.ID, "bob", "", store.Note{Text: "bob is on the bridge"}); err != nil {
+		t.Fatal(err)
 	}
-	b.Logf("longest procedure: %s (%d bytes)", longest.ID, len(longest.Body))
-	theme := Theme{Profile: termenv.TrueColor, Dark: true}
-	for b.Loop() {
-		if _, err := RenderMarkdown(longest.Body, 100, theme); err != nil {
-			b.Fatal(err)
-		}
+	m = drive(t, m, tickMsg(fixedNow))
+	if !strings.Contains(m.View(), "bob is on the bridge") {
+		t.Errorf("another writer's note did not appear")
 	}
 }

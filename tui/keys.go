@@ -2,51 +2,117 @@ package tui
 
 import "github.com/charmbracelet/bubbles/key"
 
-// KeyMap is every key the console answers to, with its help text.
+// KeyMap is every key the console answers to, with its help text. The
+// help bar shows the ones that work in the current situation.
 type KeyMap struct {
-	Up, Down     key.Binding
-	PageUp       key.Binding
-	PageDown     key.Binding
-	Open         key.Binding
-	Back         key.Binding
-	Filter       key.Binding
-	SwitchBook   key.Binding
-	Help         key.Binding
-	Quit         key.Binding
-	ForceQuit    key.Binding
-	FilterAccept key.Binding
-	FilterCancel key.Binding
+	Up, Down       key.Binding
+	PageUp         key.Binding
+	PageDown       key.Binding
+	Open           key.Binding
+	Back           key.Binding
+	Filter         key.Binding
+	NextPane       key.Binding
+	NextBook       key.Binding
+	Help           key.Binding
+	Quit           key.Binding
+	ForceQuit      key.Binding
+	Declare        key.Binding
+	OpenIncident   key.Binding
+	Note           key.Binding
+	Check          key.Binding
+	Skip           key.Binding
+	SkipPause      key.Binding
+	Link           key.Binding
+	Severity       key.Binding
+	State          key.Binding
+	Role           key.Binding
+	Update         key.Binding
+	Evidence       key.Binding
+	Action         key.Binding
+	SyncPanel      key.Binding
+	SyncRun        key.Binding
+	SyncAppend     key.Binding
+	UTC            key.Binding
+	Submit         key.Binding
+	Cancel         key.Binding
+	Yes            key.Binding
+	No             key.Binding
+	ChoicePrev     key.Binding
+	ChoiceNext     key.Binding
+	FilterAccept   key.Binding
+	FilterCancel   key.Binding
+	ConfirmQuit    key.Binding
+	CancelQuit     key.Binding
+	ReadingScrollU key.Binding
+	ReadingScrollD key.Binding
 }
 
 // NewKeyMap returns the console's key bindings.
 func NewKeyMap() KeyMap {
+	b := func(help string, desc string, keys ...string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
+	}
 	return KeyMap{
-		Up:           key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		Down:         key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
-		PageUp:       key.NewBinding(key.WithKeys("pgup", "b"), key.WithHelp("pgup", "scroll up")),
-		PageDown:     key.NewBinding(key.WithKeys("pgdown", " "), key.WithHelp("pgdn", "scroll down")),
-		Open:         key.NewBinding(key.WithKeys("enter", "right", "l"), key.WithHelp("enter", "read")),
-		Back:         key.NewBinding(key.WithKeys("esc", "left", "h"), key.WithHelp("esc", "back")),
-		Filter:       key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
-		SwitchBook:   key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next book")),
-		Help:         key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "all keys")),
-		Quit:         key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
-		ForceQuit:    key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
-		FilterAccept: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
-		FilterCancel: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
+		Up:             b("↑/k", "up", "up", "k"),
+		Down:           b("↓/j", "down", "down", "j"),
+		PageUp:         b("pgup", "page up", "pgup"),
+		PageDown:       b("pgdn", "page down", "pgdown"),
+		Open:           b("enter", "read", "enter"),
+		Back:           b("esc", "back", "esc"),
+		Filter:         b("/", "filter", "/"),
+		NextPane:       b("tab", "next pane", "tab"),
+		NextBook:       b("b", "next book", "b"),
+		Help:           b("?", "all keys", "?"),
+		Quit:           b("q", "quit", "q"),
+		ForceQuit:      b("ctrl+c", "quit", "ctrl+c"),
+		Declare:        b("D", "declare", "D"),
+		OpenIncident:   b("o", "open incident", "o"),
+		Note:           b("n/:", "note", "n", ":"),
+		Check:          b("space", "check step", " "),
+		Skip:           b("s", "skip step", "s"),
+		SkipPause:      b("x", "skip pause", "x"),
+		Link:           b("L", "follow this runbook", "L"),
+		Severity:       b("S", "severity", "S"),
+		State:          b("T", "state", "T"),
+		Role:           b("A", "assign role", "A"),
+		Update:         b("u", "status update", "u"),
+		Evidence:       b("E", "evidence", "E"),
+		Action:         b("I", "action item", "I"),
+		SyncPanel:      b("v", "sync panel", "v"),
+		SyncRun:        b("r", "re-run check", "r"),
+		SyncAppend:     b("e", "add result to incident", "e"),
+		UTC:            b("z", "UTC/local", "z"),
+		Submit:         b("enter", "submit", "enter"),
+		Cancel:         b("esc", "cancel", "esc"),
+		Yes:            b("y", "yes", "y", "Y"),
+		No:             b("n", "no", "n", "N"),
+		ChoicePrev:     b("←", "previous", "left", "h"),
+		ChoiceNext:     b("→", "next", "right", "l"),
+		FilterAccept:   b("enter", "keep filter", "enter"),
+		FilterCancel:   b("esc", "clear filter", "esc"),
+		ConfirmQuit:    b("y", "quit", "y", "Y"),
+		CancelQuit:     b("n/esc", "stay", "n", "N", "esc"),
+		ReadingScrollU: b("pgup", "scroll", "pgup", "ctrl+u"),
+		ReadingScrollD: b("pgdn", "scroll", "pgdown", "ctrl+d"),
 	}
 }
 
-// ShortHelp is the help bar for the library (help.KeyMap).
-func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Up, k.Down, k.Open, k.Filter, k.SwitchBook, k.Help, k.Quit}
+// keyHelp adapts a list of bindings to bubbles/help.
+type keyHelp struct {
+	short []key.Binding
+	full  [][]key.Binding
 }
 
-// FullHelp is the "?" screen (help.KeyMap).
+func (h keyHelp) ShortHelp() []key.Binding  { return h.short }
+func (h keyHelp) FullHelp() [][]key.Binding { return h.full }
+
+// FullHelp groups every key for the "?" screen.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.PageDown},
-		{k.Open, k.Back, k.Filter, k.SwitchBook},
-		{k.Help, k.Quit, k.ForceQuit},
+		{k.Declare, k.OpenIncident, k.Note, k.Update, k.Severity, k.State},
+		{k.Role, k.Evidence, k.Action, k.Link, k.Check, k.Skip, k.SkipPause},
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Open, k.Back},
+		{k.NextPane, k.NextBook, k.Filter, k.SyncPanel, k.SyncRun, k.SyncAppend},
+		{k.UTC, k.Help, k.Quit, k.ForceQuit},
 	}
 }

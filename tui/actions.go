@@ -1,0 +1,208 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/icconsole/ic/runbook"
+	"github.com/icconsole/ic/store"
+)
+
+// startDeclare opens the declare form: a title, the book's triage
+// questions one by one, then the severity they suggest, to confirm or
+// change.
+func (m Model) startDeclare() (tea.Model, tea.Cmd) {
+	if m.opts.Ledger == nil {
+		m.setStatus("no ledger: the console was started without a database")
+		return m, nil
+	}
+	b := m.currentBook()
+	if b == nil {
+		return m, nil
+	}
+	pol := b.Policy
+	fields := []field{newTextField("What is wrong? (a short title)", "payments API returning 500s", false)}
+	for _, q := range pol.Triage.Questions {
+		fields = append(fields, newYesNoField(q.Ask))
+	}
+	sevs := pol.SeverityIDs()
+	fields = append(fields, newChoiceField("Severity (suggested by your answers; ←/→ to change)", sevs, 0))
+	nq := len(pol.Triage.Questions)
+	f := &form{kind: formDeclare, title: "Declare an incident · book " + b.ID, fields: fields, data: b}
+	f.onEnter = func(f *form) {
+		if f.at != nq+1 {
+			return
+		}
+		answers := make([]bool, nq)
+		for i := range answers {
+			answers[i] = f.fields[i+1].answer == "yes"
+		}
+		suggested := pol.SuggestSeverity(answers)
+		for i, s := range sevs {
+			if s == suggested {
+				f.fields[f.at].choice = i
+			}
+		}
+		if d, _ := pol.Severity(suggested); d.Meaning != "" {
+			f.fields[f.at].label = fmt.Sprintf("Severity: %s suggested (%s) · ←/→ to change", suggested, d.Meaning)
+		}
+	}
+	m.form = f
+	return m, f.focus()
+}
+
+// startIncidentForm opens the short form behind S, T, A, u, E and I.
+func (m Model) startIncidentForm(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	k := m.keys
+	if m.incident == nil {
+		m.setStatus("no open incident: press D to declare one or o to open one")
+		return m, nil
+	}
+	b := m.currentBook()
+	if b == nil {
+		m.setStatus("the incident's book " + m.incident.Book + " is not loaded")
+		return m, nil
+	}
+	pol := b.Policy
+	var f *form
+	switch {
+	case key.Matches(msg, k.Severity):
+		var others []string
+		for _, s := range pol.SeverityIDs() {
+			if s != m.incident.Severity {
+				others = append(others, s)
+			}
+		}
+		f = &form{kind: formSeverity, title: "Change severity from " + m.incident.Severity, fields: []field{
+			newChoiceField("New severity", others, 0), newTextField("Why? (recorded)", "reason", false)}}
+	case key.Matches(msg, k.State):
+		next := pol.NextStates(m.incident.State)
+		if len(next) == 0 {
+			m.setStatus("the policy allows no move from " + m.incident.State)
+			return m, nil
+		}
+		f = &form{kind: formState, title: "Move " + m.incident.Short() + " from " + m.incident.State + " (only the policy's transitions)", fields: []field{
+			newChoiceField("New state", next, 0), newTextField("Why? (optional)", "reason", true)}}
+	case key.Matches(msg, k.Role):
+		var roles []string
+		for _, r := range pol.Roles {
+			roles = append(roles, r.ID)
+		}
+		if len(roles) == 0 {
+			roles = []string{"commander", "scribe"}
+		}
+		f = &form{kind: formRole, title: "Assign a role", fields: []field{
+			newChoiceField("Role", roles, 0), newTextField("Who?", "name", false)}}
+	case key.Matches(msg, k.Update):
+		f = &form{kind: formUpdate, title: "Post a status update (resets the countdown)", fields: []field{
+			newTextField("Update", "what is known, what is being done, next update at…", false)}}
+	case key.Matches(msg, k.Evidence):
+		f = &form{kind: formEvidence, title: "Attach a file as evidence (bytes kept in the ledger, up to 16 MiB)", fields: []field{
+			newTextField("File path", "/var/log/service/error.log", false), newTextField("What it shows (optional)", "label", true)}}
+	case key.Matches(msg, k.Action):
+		f = &form{kind: formAction, title: "Add an action item", fields: []field{
+			newTextField("What needs doing?", "add an alert on 5xx rate", false),
+			newTextField("Owner", "name", false),
+			newTextField("Due (YYYY-MM-DD, optional)", m.now.AddDate(0, 0, 14).Format(time.DateOnly), true)}}
+	}
+	m.form = f
+	return m, f.focus()
+}
+
+// submit turns a completed form into the command that records it.
+func (m Model) submit(f *form) (tea.Model, tea.Cmd) {
+	a := f.answers()
+	switch f.kind {
+	case formDeclare:
+		b := f.data.(*runbook.Book)
+		l, actor := m.opts.Ledger, m.opts.Actor
+		var fr *store.ProcedureRef
+		if p, ok := m.opts.Catalog.Procedure(b.Policy.FirstResponse); ok {
+			r := ref(p)
+			fr = &r
+			m.steps.open(p)
+			m.show(p)
+			m.focus = stepsPane
+		}
+		d := store.Declaration{Book: b.ID, Title: a[0], Severity: a[len(a)-1], Runbook: fr, Actor: actor, Key: store.NewKey()}
+		m.setStatus("declaring…")
+		return m, tea.Batch(m.renderShown(), func() tea.Msg {
+			inc, _, err := l.Declare(context.Background(), d)
+			return declaredMsg{incident: inc, err: err}
+		})
+	case formSeverity:
+		return m, m.appendCmd("severity change", store.SeverityChange{To: a[0], Reason: a[1]})
+	case formState:
+		return m, m.appendCmd("state change", store.StateChange{To: a[0], Reason: a[1]})
+	case formRole:
+		return m, m.appendCmd("role", store.RoleAssignment{Role: a[0], Name: a[1]})
+	case formUpdate:
+		return m, m.appendCmd("status update", store.StatusUpdate{Text: a[0]})
+	case formAction:
+		return m, m.appendCmd("action item", store.ActionItem{Text: a[0], Owner: a[1], Due: a[2]})
+	case formSkip:
+		step := f.data.(runbook.Step)
+		return m, m.appendStep(step.Number, stepSkippedMark, fmt.Sprintf("skip of step %d", step.Number), store.StepSkipped{Procedure: ref(m.steps.proc), Step: step.Number, Text: step.Text, Reason: a[0]})
+	case formOpen:
+		list := f.data.([]store.Status)
+		i := f.fields[0].choice
+		m.setStatus("opening " + list[i].Short() + "…")
+		return m, loadIncident(m.opts.Ledger, list[i].ID)
+	case formEvidence:
+		if m.incident == nil {
+			return m, nil
+		}
+		l, id, actor, key := m.opts.Ledger, m.incident.ID, m.opts.Actor, store.NewKey()
+		path, label := expandHome(a[0]), a[1]
+		return m, m.enqueue(func() tea.Msg {
+			info, err := os.Stat(path)
+			if err == nil && info.IsDir() {
+				err = fmt.Errorf("%s is a folder: attach files one by one", path)
+			}
+			if err == nil && info.Size() > store.MaxEvidenceBytes {
+				err = fmt.Errorf("%s is %d bytes, over the 16 MiB limit", path, info.Size())
+			}
+			var data []byte
+			if err == nil {
+				data, err = os.ReadFile(path)
+			}
+			if err != nil {
+				return appendedMsg{err: fmt.Errorf("evidence not attached: %w", err)}
+			}
+			ev, err := l.AttachEvidence(context.Background(), id, actor, key, filepath.Base(path), label, data)
+			return appendedMsg{event: ev, what: "evidence " + filepath.Base(path), err: err}
+		})
+	}
+	return m, nil
+}
+
+func expandHome(p string) string {
+	if strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, p[2:])
+		}
+	}
+	return p
+}
+
+// ShortDuration reads at a glance: 45s, 14m, 2h05m, 3d04h.
+func ShortDuration(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
+}
