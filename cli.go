@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/icconsole/ic/docs"
 	"github.com/icconsole/ic/internal/termsafe"
@@ -43,6 +44,8 @@ type consoleFlags struct {
 	syncBootstrap string
 	syncUpdates   stringList
 	incident      string
+	routine       string
+	review        bool
 }
 
 // app is one invocation of ic: its streams, global options and the lazily
@@ -81,7 +84,7 @@ func (c command) usage() string {
 
 // commands is the full command table, in the order "ic help" shows it.
 func commands() []command {
-	return slices.Concat(runbookCommands(), incidentCommands(), synccheckCommands(), []command{
+	return slices.Concat(runbookCommands(), incidentCommands(), synccheckCommands(), reviewCommands(), []command{
 		{"version", "", "print the version of ic", cmdVersion},
 		{"help", "[COMMAND]", "show the commands, or one command's help", cmdHelp},
 	})
@@ -107,6 +110,7 @@ func (a *app) dispatch(args []string) error {
 	fs.StringVar(&a.console.syncBootstrap, "sync-bootstrap", "", "console: bootstrap file for an offline sync check")
 	fs.Var(&a.console.syncUpdates, "sync-update", "console: updates file(s) for an offline sync check")
 	fs.StringVar(&a.console.incident, "incident", "", "console: open this incident at start")
+	fs.BoolVar(&a.console.review, "review", false, "console: start in review mode (the audit scribe's view)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cmdHelp(a, nil)
@@ -250,7 +254,7 @@ func cmdHelp(a *app, args []string) error {
 usage: ic [--db FILE] [--runbooks DIR] [--actor NAME] [COMMAND [ARGS]]
 
 With no command, in a terminal, ic opens the full-screen console:
-  ic [--incident ID] [--beacon URLS --checkpoint ROOT] [--sync-bootstrap FILE --sync-update FILE]
+  ic [--incident ID] [--review] [--beacon URLS --checkpoint ROOT] [--sync-bootstrap FILE --sync-update FILE]
 
 commands:
 `)
@@ -356,6 +360,17 @@ func (a *app) dbPath() (string, error) {
 		return "", fmt.Errorf("no ledger path: set --db or IC_DB (no home folder: %v)", err)
 	}
 	return filepath.Join(home, ".local", "state", "ic", "ic.db"), nil
+}
+
+// now is the clock: IC_NOW (RFC 3339) fixes it, for tests and demos that
+// need a reproducible ledger; otherwise the system clock.
+func (a *app) now() time.Time {
+	if v := os.Getenv("IC_NOW"); v != "" {
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Now().UTC()
 }
 
 // actor is --actor, IC_ACTOR, or the login name.

@@ -33,7 +33,7 @@ func incidentCommands() []command {
 		{"update", "ID TEXT|- [--key K] [--json]", "post a status update (resets the update countdown)", appendCommand("update")},
 		{"action", "ID TEXT --owner O [--due YYYY-MM-DD] [--key K] [--json]", "add an action item", appendCommand("action")},
 		{"action-done", "ID SEQ [--note TEXT] [--key K] [--json]", "mark the action item at SEQ done", appendCommand("action-done")},
-		{"step", "ID PROCEDURE STEP [--skip REASON] [--key K] [--json]", "record a procedure step as checked (or skipped, with a reason)", appendCommand("step")},
+		{"step", "ID PROCEDURE STEP [--skip REASON | --fail NOTE] [--key K] [--json]", "record a procedure step as checked, skipped (with a reason) or failed (with a note)", appendCommand("step")},
 		{"runbook-link", "ID PROCEDURE [--key K] [--json]", "record the procedure being followed (id, version and hash)", appendCommand("runbook-link")},
 		{"deviation", "ID TEXT [--key K] [--json]", "record a deviation from the procedure", appendCommand("deviation")},
 		{"restart-criteria", "ID TEXT [--key K] [--json]", "sign the restart criteria: the evidence that recovery is real", appendCommand("restart-criteria")},
@@ -62,13 +62,17 @@ func (a *app) openLedger() (*store.Ledger, error) {
 		return nil, err
 	}
 	a.closers = append(a.closers, db.Close)
-	return store.NewLedger(db, func(book string) (store.Policy, bool) {
+	l := store.NewLedger(db, func(book string) (store.Policy, bool) {
 		b, ok := cat.Book(book)
 		if !ok {
 			return nil, false
 		}
 		return b.Policy, true
-	}), nil
+	})
+	if os.Getenv("IC_NOW") != "" {
+		l = l.WithClock(a.now)
+	}
+	return l, nil
 }
 
 // ledgerAndIncident opens the ledger and resolves an incident reference.
@@ -413,6 +417,7 @@ func payloadBuilders() map[string]payloadBuilder {
 		}},
 		"step": payloadBuilder{name: "step", min: 2, max: 2, flags: func(fs *flag.FlagSet) func(*app, []string) (any, error) {
 			skip := fs.String("skip", "", "record the step as skipped, for this `REASON`")
+		fail := fs.String("fail", "", "record the step as failed, with this `NOTE` (routine runs)")
 			return func(a *app, pos []string) (any, error) {
 				p, err := a.procedure(pos[0])
 				if err != nil {
@@ -424,8 +429,14 @@ func payloadBuilders() map[string]payloadBuilder {
 				}
 				ref := store.ProcedureRef{ID: p.ID, Version: p.Version, Hash: p.Hash}
 				text := p.Steps[n-1].Text
+				if *skip != "" && *fail != "" {
+					return nil, usageError{msg: "a step is skipped or failed, not both", usage: lookupCommand("step").usage()}
+				}
 				if *skip != "" {
 					return store.StepSkipped{Procedure: ref, Step: n, Text: text, Reason: *skip}, nil
+				}
+				if *fail != "" {
+					return store.StepFailed{Procedure: ref, Step: n, Text: text, Note: *fail}, nil
 				}
 				return store.StepChecked{Procedure: ref, Step: n, Text: text}, nil
 			}

@@ -138,3 +138,17 @@ func BenchmarkVerify1M(b *testing.B) {
 	}
 	b.ReportMetric(float64(size)/1e6, "bytes/event")
 }
+
+// BenchmarkMonthlyReview1M computes January's review over the 1M-event
+// ledger (the generator puts its 1,000 incidents in that month).
+func BenchmarkMonthlyReview1M(b *testing.B) {
+	db := openBig(b)
+	l := NewLedger(db, policies)
+	month := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for b.Loop() {
+		rep, err := l.MonthlyReview(context.Background(), MonthlyInput{Month: month, Now: month.AddDate(0, 1, 5), DailyRoutines: []string{"O-201"}})
+		if err != nil || rep.Incidents+rep.Drills != 1000 {
+			b.Fatal(err, rep.Incidents, rep.Drills)
+		}
+	}
+}

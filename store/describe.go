@@ -19,8 +19,13 @@ func Describe(e Event) string {
 		if p.Drill {
 			s += " [drill]"
 		}
-		if p.Runbook != nil {
+		if p.Kind == "routine" && p.Runbook != nil {
+			s = fmt.Sprintf("routine run of %s v%d started (book %s)", p.Runbook.ID, p.Runbook.Version, p.Book)
+		} else if p.Runbook != nil {
 			s += fmt.Sprintf(" from %s v%d", p.Runbook.ID, p.Runbook.Version)
+		}
+		if p.FromRun != "" {
+			s += " (from a failed step of routine run " + ShortID(p.FromRun) + ")"
 		}
 	case TypeSeverityChanged:
 		var p SeverityChange
@@ -53,6 +58,10 @@ func Describe(e Event) string {
 		var p StepSkipped
 		json.Unmarshal(e.Payload, &p)
 		s = fmt.Sprintf("skipped %s step %d (%s): %s", p.Procedure.ID, p.Step, p.Reason, p.Text)
+	case TypeStepFailed:
+		var p StepFailed
+		json.Unmarshal(e.Payload, &p)
+		s = fmt.Sprintf("✗ %s step %d failed: %s", p.Procedure.ID, p.Step, p.Note)
 	case TypeStatusUpdate:
 		var p StatusUpdate
 		json.Unmarshal(e.Payload, &p)

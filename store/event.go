@@ -18,6 +18,7 @@ const (
 	TypeCorrection            = "correction"
 	TypeStepChecked           = "step_checked"
 	TypeStepSkipped           = "step_skipped"
+	TypeStepFailed            = "step_failed"
 	TypeStatusUpdate          = "status_update"
 	TypeEvidenceAttached      = "evidence_attached"
 	TypeVerification          = "verification"
@@ -33,7 +34,7 @@ const (
 // EventTypes lists every event type, in the order documentation shows them.
 var EventTypes = []string{
 	TypeDeclared, TypeSeverityChanged, TypeStateChanged, TypeRoleAssigned, TypeNote,
-	TypeCorrection, TypeStepChecked, TypeStepSkipped, TypeStatusUpdate, TypeEvidenceAttached,
+	TypeCorrection, TypeStepChecked, TypeStepSkipped, TypeStepFailed, TypeStatusUpdate, TypeEvidenceAttached,
 	TypeVerification, TypeActionItem, TypeActionItemDone, TypeDeviation,
 	TypeRestartCriteriaSigned, TypePostmortemLinked, TypeRunbookLinked, TypeDrill,
 }

@@ -29,6 +29,8 @@ type Policy interface {
 	KnownState(state string) bool
 	InitialState() string
 	ClosingState() string
+	// ContainedState ends "time to contain" in reports ("" when unset).
+	ContainedState() string
 	Allows(from, to string) bool
 	NextStates(from string) []string
 	IsClosed(state string) bool
@@ -103,6 +105,9 @@ type Declaration struct {
 	// Runbook cites the procedure that opened the incident, if any.
 	Runbook *ProcedureRef
 	Drill   bool
+	// FromRun is the routine run whose failed step this incident comes
+	// from (full id), if any.
+	FromRun string
 	// Kind is "incident" (default) or "routine" for a routine run.
 	Kind  string
 	Actor string
@@ -128,6 +133,7 @@ type (
 		Class    string        `json:"class,omitempty"`
 		Runbook  *ProcedureRef `json:"runbook,omitempty"`
 		Drill    bool          `json:"drill,omitempty"`
+		FromRun  string        `json:"from_run,omitempty"`
 	}
 	SeverityChange struct {
 		From   string `json:"from,omitempty"`
@@ -160,6 +166,13 @@ type (
 		Step      int          `json:"step"`
 		Text      string       `json:"text,omitempty"`
 		Reason    string       `json:"reason"`
+	}
+	// StepFailed is a routine step that was attempted and failed.
+	StepFailed struct {
+		Procedure ProcedureRef `json:"procedure"`
+		Step      int          `json:"step"`
+		Text      string       `json:"text,omitempty"`
+		Note      string       `json:"note"`
 	}
 	StatusUpdate struct {
 		Text string `json:"text"`
@@ -214,6 +227,8 @@ func EventType(p any) (string, error) {
 		return TypeStepChecked, nil
 	case StepSkipped:
 		return TypeStepSkipped, nil
+	case StepFailed:
+		return TypeStepFailed, nil
 	case StatusUpdate:
 		return TypeStatusUpdate, nil
 	case Evidence:
@@ -300,7 +315,7 @@ func (l *Ledger) Declare(ctx context.Context, d Declaration) (Incident, Event, e
 	now := l.stamp()
 	payload, err := json.Marshal(DeclaredPayload{
 		Book: d.Book, Title: title, Severity: d.Severity, State: pol.InitialState(),
-		Kind: kind, Class: termsafe.EscapeLine(d.Class), Runbook: d.Runbook, Drill: d.Drill,
+		Kind: kind, Class: termsafe.EscapeLine(d.Class), Runbook: d.Runbook, Drill: d.Drill, FromRun: d.FromRun,
 	})
 	if err != nil {
 		return Incident{}, Event{}, err
@@ -336,57 +351,72 @@ func (s Status) Overdue(now time.Time) bool {
 	return !s.UpdateDue.IsZero() && now.After(s.UpdateDue)
 }
 
-// Status derives the incident's current severity, state and deadlines.
+// Status derives the incident's current severity, state and deadlines:
+// one indexed query finds the newest event of each type, then only the few
+// events that matter are read.
 func (l *Ledger) Status(ctx context.Context, id string) (Status, error) {
 	inc, err := l.db.Incident(ctx, id)
 	if err != nil {
 		return Status{}, err
 	}
 	st := Status{Incident: inc, Missing: []string{}}
-	head, err := l.db.Head(ctx, id)
+	latest, err := l.db.LatestSeqs(ctx, id)
 	if err != nil {
 		return st, err
 	}
-	st.Events, st.HeadHash = head.Seq, head.Hash.String()
-	declared, err := l.db.Event(ctx, id, 1)
-	if err != nil {
-		return st, err
+	for _, seq := range latest {
+		st.Events = max(st.Events, seq)
+	}
+	if st.Events == 0 {
+		return st, fmt.Errorf("incident %s: %w", inc.Short(), ErrNotFound)
+	}
+	read := func(seq int64, into any) (Event, error) {
+		e, err := l.db.Event(ctx, id, seq)
+		if err == nil && into != nil {
+			err = json.Unmarshal(e.Payload, into)
+		}
+		return e, err
 	}
 	var dp DeclaredPayload
-	if err := json.Unmarshal(declared.Payload, &dp); err != nil {
-		return st, fmt.Errorf("%s: declaration payload: %w", inc.Short(), err)
+	if _, err := read(1, &dp); err != nil {
+		return st, fmt.Errorf("%s: declaration: %w", inc.Short(), err)
 	}
 	st.Severity, st.State = dp.Severity, dp.State
-	if e, ok, err := l.db.Latest(ctx, id, TypeSeverityChanged); err != nil {
-		return st, err
-	} else if ok {
+	if seq, ok := latest[TypeSeverityChanged]; ok {
 		var p SeverityChange
-		json.Unmarshal(e.Payload, &p)
+		if _, err := read(seq, &p); err != nil {
+			return st, err
+		}
 		st.Severity = p.To
 	}
-	if e, ok, err := l.db.Latest(ctx, id, TypeStateChanged); err != nil {
-		return st, err
-	} else if ok {
+	if seq, ok := latest[TypeStateChanged]; ok {
 		var p StateChange
-		json.Unmarshal(e.Payload, &p)
+		if _, err := read(seq, &p); err != nil {
+			return st, err
+		}
 		st.State = p.To
 	}
 	st.LastUpdate = inc.DeclaredAt
-	if e, ok, err := l.db.Latest(ctx, id, TypeStatusUpdate); err != nil {
-		return st, err
-	} else if ok {
+	if seq, ok := latest[TypeStatusUpdate]; ok {
+		e, err := read(seq, nil)
+		if err != nil {
+			return st, err
+		}
 		st.LastUpdate = e.Time
 	}
-	last, err := l.db.Event(ctx, id, head.Seq)
+	head, err := read(st.Events, nil)
 	if err != nil {
 		return st, err
 	}
-	st.LastAt = last.Time
+	st.HeadHash, st.LastAt = head.Hash.String(), head.Time
 	pol, ok := l.policies(inc.Book)
 	if !ok {
 		return st, nil // the rules are unknown; report what the record says
 	}
 	st.Closed = pol.IsClosed(st.State)
+	if st.Kind == "routine" {
+		return st, nil // a routine run has no status cadence and no close requirements
+	}
 	if c := pol.UpdateCadence(st.Severity); c > 0 && !st.Closed {
 		st.UpdateDue = st.LastUpdate.Add(c)
 	}
@@ -397,11 +427,7 @@ func (l *Ledger) Status(ctx context.Context, id string) (Status, error) {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		_, has, err := l.db.Latest(ctx, id, reqs[name]...)
-		if err != nil {
-			return st, err
-		}
-		if !has {
+		if !slices.ContainsFunc(reqs[name], func(t string) bool { _, has := latest[t]; return has }) {
 			st.Missing = append(st.Missing, fmt.Sprintf("%s (one of: %s)", name, strings.Join(reqs[name], ", ")))
 		}
 	}
@@ -465,6 +491,15 @@ func (l *Ledger) validate(ctx context.Context, st Status, typ string, payload an
 		if v.Text, err = cleanText("note", v.Text, MaxTextBytes, true); err != nil {
 			return nil, err
 		}
+		p = v
+	case StepFailed:
+		if v.Procedure.ID == "" || v.Step < 1 {
+			return nil, refuse("a failed step needs a procedure id and a step number")
+		}
+		if v.Note, err = cleanText("what failed", v.Note, MaxTextBytes, true); err != nil {
+			return nil, err
+		}
+		v.Text = termsafe.EscapeLine(v.Text)
 		p = v
 	case StatusUpdate:
 		if v.Text, err = cleanText("status update", v.Text, MaxTextBytes, true); err != nil {

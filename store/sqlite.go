@@ -541,6 +541,26 @@ func (d *DB) Latest(ctx context.Context, incident string, types ...string) (Even
 	return best, found, nil
 }
 
+// LatestSeqs returns the newest seq of each event type present in an
+// incident's timeline, in one indexed query.
+func (d *DB) LatestSeqs(ctx context.Context, incident string) (map[string]int64, error) {
+	rows, err := d.sql.QueryContext(ctx, "SELECT e.type, max(e.seq) FROM events e WHERE "+byID+" GROUP BY e.type", incident)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var t string
+		var seq int64
+		if err := rows.Scan(&t, &seq); err != nil {
+			return nil, err
+		}
+		out[t] = seq
+	}
+	return out, rows.Err()
+}
+
 // Event returns one event by seq.
 func (d *DB) Event(ctx context.Context, incident string, seq int64) (Event, error) {
 	e, err := scanEvent(d.sql.QueryRowContext(ctx, eventSelect+" WHERE "+byID+" AND e.seq = ?", incident, seq))

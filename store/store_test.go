@@ -30,8 +30,9 @@ func (testPolicy) KnownSeverity(id string) bool { return id == "SEV-1" || id == 
 func (testPolicy) KnownState(s string) bool {
 	return slices.Contains([]string{"OPEN", "CONTAINED", "CLOSED"}, s)
 }
-func (testPolicy) InitialState() string { return "OPEN" }
-func (testPolicy) ClosingState() string { return "CLOSED" }
+func (testPolicy) InitialState() string   { return "OPEN" }
+func (testPolicy) ClosingState() string   { return "CLOSED" }
+func (testPolicy) ContainedState() string { return "CONTAINED" }
 func (testPolicy) Allows(from, to string) bool {
 	return (from == "OPEN" && (to == "CONTAINED" || to == "CLOSED")) || (from == "CONTAINED" && to == "CLOSED")
 }
