@@ -53,6 +53,7 @@ func (a *app) consoleOptions() (tui.Options, error) {
 		DraftPath: l.DB().Path() + ".draft",
 	}
 	opts.Draft = tui.ReadDraft(opts.DraftPath)
+	opts.Routine, opts.Review = a.console.routine, a.console.review
 	if a.console.incident != "" {
 		if opts.Incident, err = l.Resolve(a.ctx, a.console.incident); err != nil {
 			return opts, err

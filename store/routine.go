@@ -102,7 +102,7 @@ func (l *Ledger) Completeness(ctx context.Context, id string) ([]AuditItem, erro
 	pol, hasPolicy := l.policies(st.Book)
 	items := []AuditItem{
 		{Name: "incident id", Present: true, Seq: 1, Detail: st.ID},
-		{Name: "timeline", Present: st.Events > 0, Detail: "seq 1.." + strconv.FormatInt(st.Events, 10)},
+		{Name: "timeline", Present: st.Events > 0, Seq: st.Events, Detail: "seq 1.." + strconv.FormatInt(st.Events, 10)},
 	}
 	find := func(name string, types []string, match func(e Event) (bool, string)) AuditItem {
 		it := AuditItem{Name: name}

@@ -130,10 +130,16 @@ func (m Model) submit(f *form) (tea.Model, tea.Cmd) {
 			m.show(p)
 			m.focus = stepsPane
 		}
-		d := store.Declaration{Book: b.ID, Title: a[0], Severity: a[len(a)-1], Runbook: fr, Actor: actor, Key: store.NewKey()}
+		d := store.Declaration{Book: b.ID, Title: a[0], Severity: a[len(a)-1], Runbook: fr, Actor: actor, Key: store.NewKey(), FromRun: m.fromRun}
 		m.setStatus("declaring…")
+		m.fromRun = ""
+		m.mode = respondMode
 		return m, tea.Batch(m.renderShown(), func() tea.Msg {
 			inc, _, err := l.Declare(context.Background(), d)
+			if err == nil && d.FromRun != "" {
+				// The run points at the incident too: the link goes both ways.
+				_, err = l.Append(context.Background(), d.FromRun, actor, store.NewKey(), store.Note{Text: "incident " + inc.Short() + " declared from a failed step: " + d.Title})
+			}
 			return declaredMsg{incident: inc, err: err}
 		})
 	case formSeverity:
@@ -149,6 +155,19 @@ func (m Model) submit(f *form) (tea.Model, tea.Cmd) {
 	case formSkip:
 		step := f.data.(runbook.Step)
 		return m, m.appendStep(step.Number, stepSkippedMark, fmt.Sprintf("skip of step %d", step.Number), store.StepSkipped{Procedure: ref(m.steps.proc), Step: step.Number, Text: step.Text, Reason: a[0]})
+	case formFail:
+		return m.failStep(f.data.(runbook.Step), a[0])
+	case formFailDeclare:
+		if a[0] != "yes" || m.incident == nil {
+			return m, nil
+		}
+		m.fromRun = m.incident.ID
+		m2, cmd := m.startDeclare()
+		mm := m2.(Model)
+		if mm.form != nil {
+			mm.form.fields[0].input.SetValue(f.data.(string))
+		}
+		return mm, cmd
 	case formOpen:
 		list := f.data.([]store.Status)
 		i := f.fields[0].choice

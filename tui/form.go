@@ -42,6 +42,8 @@ const (
 	formAction
 	formSkip
 	formOpen
+	formFail
+	formFailDeclare
 )
 
 // form is a short sequence of questions answered one at a time: the one

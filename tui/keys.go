@@ -45,6 +45,13 @@ type KeyMap struct {
 	CancelQuit     key.Binding
 	ReadingScrollU key.Binding
 	ReadingScrollD key.Binding
+	Review         key.Binding
+	Routine        key.Binding
+	Fail           key.Binding
+	Sort           key.Binding
+	Hashes         key.Binding
+	ExportJSONL    key.Binding
+	ExportMarkdown key.Binding
 }
 
 // NewKeyMap returns the console's key bindings.
@@ -94,6 +101,13 @@ func NewKeyMap() KeyMap {
 		CancelQuit:     b("n/esc", "stay", "n", "N", "esc"),
 		ReadingScrollU: b("pgup", "scroll", "pgup", "ctrl+u"),
 		ReadingScrollD: b("pgdn", "scroll", "pgdown", "ctrl+d"),
+		Review:         b("R", "review mode", "R"),
+		Routine:        b("W", "walk routine", "W"),
+		Fail:           b("f", "step failed", "f"),
+		Sort:           b("O", "sort by time/duration", "O"),
+		Hashes:         b("#", "seq and hash", "#"),
+		ExportJSONL:    b("J", "export JSONL", "J"),
+		ExportMarkdown: b("M", "export Markdown", "M"),
 	}
 }
 
@@ -113,6 +127,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Role, k.Evidence, k.Action, k.Link, k.Check, k.Skip, k.SkipPause},
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Open, k.Back},
 		{k.NextPane, k.NextBook, k.Filter, k.SyncPanel, k.SyncRun, k.SyncAppend},
+		{k.Review, k.Routine, k.Fail, k.Sort, k.Hashes, k.ExportJSONL, k.ExportMarkdown},
 		{k.UTC, k.Help, k.Quit, k.ForceQuit},
 	}
 }

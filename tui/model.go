@@ -42,6 +42,10 @@ type Options struct {
 	Draft     string
 	// Incident opens this incident (full id) at start.
 	Incident string
+	// Routine starts a run of this routine procedure at start.
+	Routine string
+	// Review starts in review mode.
+	Review bool
 	// Sync lists the configured sync-committee check sources.
 	Sync []SyncSource
 	// Now is the clock (tests fix it).
@@ -51,6 +55,15 @@ type Options struct {
 	// command sleeps and they send clock ticks themselves.
 	after func(time.Duration, func(time.Time) tea.Msg) tea.Cmd
 }
+
+// mode is what the console is for right now.
+type mode int
+
+const (
+	respondMode mode = iota // the operator during an incident
+	reviewMode              // the audit scribe
+	routineMode             // a routine walked on a normal day
+)
 
 type pane int
 
@@ -109,6 +122,12 @@ type Model struct {
 	draftSent string
 
 	form *form
+
+	mode    mode
+	review  reviewState
+	history []store.RunSummary
+	// fromRun is the routine run a failure declaration comes from.
+	fromRun string
 
 	// appending is true while an append is in flight; queue holds the
 	// appends waiting for it, in order.
@@ -170,6 +189,9 @@ func New(opts Options) Model {
 		}
 	}
 	m.refilter()
+	if opts.Review {
+		m.mode = reviewMode
+	}
 	if opts.Draft != "" {
 		m.status = "restored the note you were typing (n to continue, enter to add it)"
 		m.draftSent = opts.Draft
@@ -182,6 +204,12 @@ func (m Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{m.tick()}
 	if m.opts.Incident != "" && m.opts.Ledger != nil {
 		cmds = append(cmds, loadIncident(m.opts.Ledger, m.opts.Incident))
+	}
+	if m.opts.Review && m.opts.Ledger != nil {
+		cmds = append(cmds, loadReviewList(m.opts.Ledger))
+	}
+	if p, ok := m.opts.Catalog.Procedure(m.opts.Routine); ok && m.opts.Routine != "" {
+		cmds = append(cmds, func() tea.Msg { return startRoutineMsg{p} })
 	}
 	return tea.Batch(cmds...)
 }
@@ -229,8 +257,9 @@ type (
 		list []store.Status
 		err  error
 	}
-	draftTickMsg  struct{ gen int }
-	draftSavedMsg struct{ err error }
+	draftTickMsg    struct{ gen int }
+	startRoutineMsg struct{ proc *runbook.Procedure }
+	draftSavedMsg   struct{ err error }
 )
 
 // renderKey identifies one rendering: the same text at the same width
@@ -247,6 +276,7 @@ const (
 	stepOpen stepMark = iota
 	stepChecked
 	stepSkippedMark
+	stepFailedMark
 )
 
 func (m *Model) tick() tea.Cmd {
@@ -422,6 +452,47 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		var cmd tea.Cmd
 		m.sync.spinner, cmd = m.sync.spinner.Update(msg)
 		return m, cmd
+	case reviewListMsg:
+		if msg.err != nil {
+			m.setError(msg.err)
+			return m, nil
+		}
+		m.review.list = msg.list
+		m.review.filterList()
+		return m, nil
+	case reviewOpenMsg:
+		if msg.err != nil {
+			m.setError(msg.err)
+			return m, nil
+		}
+		m.reviewOpened(msg)
+		return m, nil
+	case exportedMsg:
+		if msg.err != nil {
+			m.setError(fmt.Errorf("export failed: %w", msg.err))
+		} else {
+			m.setStatus("exported to " + msg.path)
+		}
+		return m, nil
+	case startRoutineMsg:
+		return m.startRun(msg.proc)
+	case runStartedMsg:
+		if msg.err != nil {
+			m.mode = respondMode
+			m.setError(msg.err)
+			return m, nil
+		}
+		m.steps.open(msg.proc)
+		m.show(msg.proc)
+		m.focus = stepsPane
+		return m, tea.Batch(loadIncident(m.opts.Ledger, msg.run.ID), loadHistory(m.opts.Ledger, msg.proc.ID), m.renderShown())
+	case historyMsg:
+		if msg.err != nil {
+			m.setError(msg.err)
+		} else {
+			m.history = msg.runs
+		}
+		return m, nil
 	case tea.KeyMsg:
 		return m.handleKey(msg)
 	case tea.MouseMsg:
@@ -476,6 +547,9 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		gen := m.draftGen
 		return m, tea.Batch(cmd, m.opts.after(400*time.Millisecond, func(time.Time) tea.Msg { return draftTickMsg{gen} }))
 	}
+	if m.mode == reviewMode {
+		return m.reviewKey(msg)
+	}
 	if m.filtering {
 		switch {
 		case key.Matches(msg, k.FilterCancel):
@@ -509,6 +583,24 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, m.note.Focus()
 	case key.Matches(msg, k.Declare):
 		return m.startDeclare()
+	case key.Matches(msg, k.Review):
+		if m.opts.Ledger == nil {
+			m.setStatus("no ledger: the console was started without a database")
+			return m, nil
+		}
+		m.mode = reviewMode
+		m.review.open = nil
+		return m, loadReviewList(m.opts.Ledger)
+	case key.Matches(msg, k.Routine):
+		p := m.shown
+		if m.focus == libraryPane && len(m.items) > 0 {
+			p = m.items[m.cursor]
+		}
+		if p == nil {
+			m.setStatus("select a routine (green) in the library, then W")
+			return m, nil
+		}
+		return m.startRun(p)
 	case key.Matches(msg, k.OpenIncident):
 		if m.opts.Ledger == nil {
 			m.setStatus("no ledger: the console was started without a database")

@@ -86,10 +86,20 @@ func recordStep(marks map[string]map[int]stepMark, e store.Event) string {
 		if json.Unmarshal(e.Payload, &p) == nil {
 			set(p.Procedure.Hash, p.Step, stepSkippedMark)
 		}
+	case store.TypeStepFailed:
+		var p store.StepFailed
+		if json.Unmarshal(e.Payload, &p) == nil {
+			set(p.Procedure.Hash, p.Step, stepFailedMark)
+		}
 	case store.TypeRunbookLinked:
 		var p store.RunbookLink
 		if json.Unmarshal(e.Payload, &p) == nil {
 			return p.Procedure.ID
+		}
+	case store.TypeDeclared:
+		var p store.DeclaredPayload
+		if json.Unmarshal(e.Payload, &p) == nil && p.Runbook != nil {
+			return p.Runbook.ID
 		}
 	}
 	return ""
@@ -166,6 +176,15 @@ func (m Model) stepsKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		return m, m.appendStep(step.Number, stepChecked, fmt.Sprintf("%s step %d", s.proc.ID, step.Number), store.StepChecked{Procedure: ref(s.proc), Step: step.Number, Text: step.Text})
+	case key.Matches(msg, k.Fail) && m.incident != nil && m.incident.Kind == "routine":
+		step := s.proc.Steps[s.cursor]
+		if s.mark(step.Number) != stepOpen {
+			m.setStatus(fmt.Sprintf("step %d is already recorded", step.Number))
+			return m, nil
+		}
+		m.form = &form{kind: formFail, title: fmt.Sprintf("%s step %d failed", s.proc.ID, step.Number), data: step,
+			fields: []field{newTextField("What failed? (required, recorded)", "disk at 91% on node 3", false)}}
+		return m, m.form.focus()
 	case key.Matches(msg, k.Skip):
 		step := s.proc.Steps[s.cursor]
 		if s.mark(step.Number) != stepOpen {
@@ -240,6 +259,8 @@ func (m Model) stepsView(width, height int) string {
 			box, style = "[x]", st.StepDone
 		case stepSkippedMark:
 			box, style = "[-]", st.StepSkipped
+		case stepFailedMark:
+			box, style = "[✗]", st.Error
 		default:
 			style = lipgloss.NewStyle()
 		}
@@ -254,6 +275,11 @@ func (m Model) stepsView(width, height int) string {
 			continue
 		}
 		lines = append(lines, " "+style.Render(text))
+	}
+	if m.mode == routineMode {
+		if hist := m.historyView(width); len(hist) > 0 && len(lines)+len(hist)+1 <= height {
+			lines = append(append(lines, ""), hist...)
+		}
 	}
 	return strings.Join(lines, "\n")
 }

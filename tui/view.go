@@ -15,6 +15,10 @@ import (
 // pane under tabs when narrow), status line, note line, help bar.
 func (m Model) View() string {
 	parts := []string{m.headerView()}
+	if m.mode == reviewMode {
+		parts = append(parts, m.reviewView(), m.statusView(), m.noteView(), m.helpView())
+		return lipgloss.JoinVertical(lipgloss.Left, parts...)
+	}
 	if !m.wide() {
 		parts = append(parts, m.tabsView())
 	}
@@ -27,7 +31,7 @@ func (m *Model) helpHeight() int { return lipgloss.Height(m.helpView()) }
 // bodyHeight is what is left for panes.
 func (m *Model) bodyHeight() int {
 	h := m.height - 2 - lipgloss.Height(m.statusView()) - 1 - m.helpHeight()
-	if !m.wide() {
+	if !m.wide() && m.mode != reviewMode {
 		h--
 	}
 	return max(3, h)
@@ -44,6 +48,15 @@ func (m *Model) readerSize() (w, h int) {
 func (m Model) headerView() string {
 	st := m.styles
 	w := m.width
+	if m.mode == reviewMode {
+		return spread(st.Header.Render("ic review"), st.HeaderMuted.Render("audit scribe · read-only"), w) + "\n" +
+			st.Muted.Render(truncate("enter open · / filter · O sort · # seq/hash · J/M export · esc back · R respond", w))
+	}
+	if m.incident != nil && m.incident.Kind == "routine" {
+		in := m.incident
+		line1 := strings.Join([]string{st.Header.Render(in.Short()), st.RoutineMark.Render("ROUTINE RUN"), "⏱ " + ShortDuration(m.now.Sub(in.DeclaredAt))}, "  ")
+		return line1 + "\n" + st.Title.Render(truncateWords(termsafe.EscapeLine(in.Title), w))
+	}
 	if m.incident == nil {
 		name := "no book loaded"
 		if b := m.currentBook(); b != nil {
@@ -306,6 +319,10 @@ func (m Model) helpView() string {
 	switch {
 	case m.confirmQuit:
 		short = []key.Binding{k.ConfirmQuit, k.CancelQuit}
+	case m.mode == reviewMode && m.review.open == nil:
+		short = []key.Binding{k.Up, k.Down, k.Open, k.Filter, k.Sort, k.Back, k.Quit}
+	case m.mode == reviewMode:
+		short = []key.Binding{k.Up, k.Down, k.Filter, k.Hashes, k.ExportJSONL, k.ExportMarkdown, k.Back}
 	case m.form != nil:
 		short = []key.Binding{k.Submit, k.Cancel}
 	case m.noting:
@@ -320,6 +337,9 @@ func (m Model) helpView() string {
 			short = []key.Binding{k.ReadingScrollD, k.Link, k.Back}
 		case stepsPane:
 			short = []key.Binding{k.Check, k.Skip}
+			if m.incident != nil && m.incident.Kind == "routine" {
+				short = append(short, k.Fail)
+			}
 			if m.steps.pausing {
 				short = append(short, k.SkipPause)
 			}
@@ -329,7 +349,7 @@ func (m Model) helpView() string {
 			short = []key.Binding{k.SyncRun, k.SyncAppend}
 		}
 		if m.incident == nil {
-			short = append(short, k.Declare, k.OpenIncident)
+			short = append(short, k.Declare, k.OpenIncident, k.Routine, k.Review)
 		} else {
 			short = append(short, k.Note, k.Update, k.State)
 		}

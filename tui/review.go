@@ -1,0 +1,387 @@
+package tui
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/icconsole/ic/internal/termsafe"
+	"github.com/icconsole/ic/store"
+)
+
+// reviewState is the audit scribe's view: every incident, then one
+// incident's whole record with its chain status and audit-trail
+// completeness.
+type reviewState struct {
+	list     []store.Status
+	shown    []int // indexes into list after the filter
+	cursor   int
+	byLength bool
+
+	// One incident under review.
+	open     *store.Status
+	events   []store.Event
+	rows     []int // indexes into events after the filter
+	fixes    map[int64][]store.Event
+	items    []store.AuditItem
+	chain    string
+	chainOK  bool
+	offset   int
+	hashes   bool
+	filter   string
+	exported string
+}
+
+type (
+	reviewListMsg struct {
+		list []store.Status
+		err  error
+	}
+	reviewOpenMsg struct {
+		status store.Status
+		events []store.Event
+		items  []store.AuditItem
+		report store.Report
+		err    error
+	}
+	exportedMsg struct {
+		path string
+		err  error
+	}
+)
+
+func loadReviewList(l *store.Ledger) tea.Cmd {
+	return func() tea.Msg {
+		list, err := l.Summaries(context.Background(), false, "")
+		return reviewListMsg{list: list, err: err}
+	}
+}
+
+func loadReview(l *store.Ledger, id string) tea.Cmd {
+	return func() tea.Msg {
+		ctx := context.Background()
+		st, err := l.Status(ctx, id)
+		if err != nil {
+			return reviewOpenMsg{err: err}
+		}
+		var events []store.Event
+		if err := l.DB().Events(ctx, store.Range{Incident: id}, func(e store.Event) error {
+			events = append(events, e)
+			return nil
+		}); err != nil {
+			return reviewOpenMsg{err: err}
+		}
+		items, err := l.Completeness(ctx, id)
+		if err != nil {
+			return reviewOpenMsg{err: err}
+		}
+		rep, err := l.DB().Verify(ctx, id)
+		return reviewOpenMsg{status: st, events: events, items: items, report: rep, err: err}
+	}
+}
+
+// filterList applies the filter words to the incidents list: each word must
+// appear in the book, severity, state, month (YYYY-MM), title or "drill".
+func (r *reviewState) filterList() {
+	r.shown = r.shown[:0]
+	words := strings.Fields(strings.ToLower(r.filter))
+	for i, s := range r.list {
+		hay := strings.ToLower(strings.Join([]string{s.Book, s.Severity, s.State, s.DeclaredAt.Format("2006-01"), s.Title, s.Short(), map[bool]string{true: "drill"}[s.Drill]}, " "))
+		ok := true
+		for _, w := range words {
+			ok = ok && strings.Contains(hay, w)
+		}
+		if ok {
+			r.shown = append(r.shown, i)
+		}
+	}
+	if r.byLength {
+		sort.SliceStable(r.shown, func(a, b int) bool {
+			x, y := r.list[r.shown[a]], r.list[r.shown[b]]
+			return x.LastAt.Sub(x.DeclaredAt) > y.LastAt.Sub(y.DeclaredAt)
+		})
+	}
+	r.cursor = min(r.cursor, max(0, len(r.shown)-1))
+}
+
+// filterEvents applies the filter words to the open incident's timeline:
+// each word must appear in the type, actor or text; "since:HH:MM" keeps
+// entries at or after that time of day (UTC).
+func (r *reviewState) filterEvents() {
+	r.rows = r.rows[:0]
+	words := strings.Fields(strings.ToLower(r.filter))
+	for i, e := range r.events {
+		hay := strings.ToLower(e.Type + " " + e.Actor + " " + store.Describe(e))
+		ok := true
+		for _, w := range words {
+			if since, found := strings.CutPrefix(w, "since:"); found {
+				ok = ok && e.Time.UTC().Format("15:04") >= since
+				continue
+			}
+			ok = ok && strings.Contains(hay, w)
+		}
+		if ok {
+			r.rows = append(r.rows, i)
+		}
+	}
+	r.offset = 0
+}
+
+func (m Model) reviewKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	k := m.keys
+	r := &m.review
+	if m.filtering {
+		switch msg.Type {
+		case tea.KeyEnter, tea.KeyEsc:
+			m.filtering = false
+			if msg.Type == tea.KeyEsc {
+				r.filter = ""
+			}
+		case tea.KeyBackspace:
+			if r.filter != "" {
+				r.filter = r.filter[:len(r.filter)-1]
+			}
+		default:
+			r.filter += string(msg.Runes)
+			if msg.Type == tea.KeySpace {
+				r.filter += " "
+			}
+		}
+		if r.open != nil {
+			r.filterEvents()
+		} else {
+			r.filterList()
+		}
+		return m, nil
+	}
+	switch {
+	case key.Matches(msg, k.Quit):
+		return m.quit()
+	case key.Matches(msg, k.Filter):
+		m.filtering = true
+		return m, nil
+	case key.Matches(msg, k.Back) || key.Matches(msg, k.Review):
+		if r.open != nil && !key.Matches(msg, k.Review) {
+			r.open, r.filter = nil, ""
+			r.filterList()
+			return m, nil
+		}
+		m.mode = respondMode
+		m.setStatus("back to respond mode")
+		return m, nil
+	}
+	if r.open == nil {
+		switch {
+		case key.Matches(msg, k.Up):
+			r.cursor = max(0, r.cursor-1)
+		case key.Matches(msg, k.Down):
+			r.cursor = min(max(0, len(r.shown)-1), r.cursor+1)
+		case key.Matches(msg, k.Sort):
+			r.byLength = !r.byLength
+			r.filterList()
+		case key.Matches(msg, k.Open):
+			if len(r.shown) > 0 {
+				return m, loadReview(m.opts.Ledger, r.list[r.shown[r.cursor]].ID)
+			}
+		}
+		return m, nil
+	}
+	rows := m.bodyHeight() - 2
+	switch {
+	case key.Matches(msg, k.Up):
+		r.offset = min(r.offset+1, max(0, len(r.rows)-1))
+	case key.Matches(msg, k.Down):
+		r.offset = max(0, r.offset-1)
+	case key.Matches(msg, k.PageUp):
+		r.offset = min(r.offset+rows, max(0, len(r.rows)-1))
+	case key.Matches(msg, k.PageDown):
+		r.offset = max(0, r.offset-rows)
+	case key.Matches(msg, k.Hashes):
+		r.hashes = !r.hashes
+	case key.Matches(msg, k.ExportJSONL):
+		return m, exportIncident(m.opts.Ledger, *r.open, "jsonl")
+	case key.Matches(msg, k.ExportMarkdown):
+		return m, exportIncident(m.opts.Ledger, *r.open, "md")
+	}
+	return m, nil
+}
+
+// exportIncident writes the timeline (JSONL) or the postmortem draft
+// (Markdown) to a new file in the current folder.
+func exportIncident(l *store.Ledger, st store.Status, format string) tea.Cmd {
+	return func() tea.Msg {
+		var buf bytes.Buffer
+		var err error
+		name := st.Short() + ".jsonl"
+		if format == "md" {
+			name = st.Short() + "-postmortem.md"
+			err = l.WritePostmortem(context.Background(), &buf, st.ID)
+		} else {
+			_, err = l.DB().ExportJSONL(context.Background(), &buf, store.Range{Incident: st.ID})
+		}
+		if err != nil {
+			return exportedMsg{err: err}
+		}
+		path, _ := filepath.Abs(name)
+		for i := 2; ; i++ {
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if os.IsExist(err) {
+				path, _ = filepath.Abs(fmt.Sprintf("%s.%d", name, i))
+				continue
+			}
+			if err != nil {
+				return exportedMsg{err: err}
+			}
+			_, err = f.Write(buf.Bytes())
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			return exportedMsg{path: path, err: err}
+		}
+	}
+}
+
+func (m *Model) reviewOpened(msg reviewOpenMsg) {
+	r := &m.review
+	st := msg.status
+	r.open, r.events, r.items, r.filter, r.offset = &st, msg.events, msg.items, "", 0
+	r.fixes = map[int64][]store.Event{}
+	for _, e := range msg.events {
+		if e.Type == store.TypeCorrection {
+			var c store.Correction
+			if json.Unmarshal(e.Payload, &c) == nil {
+				r.fixes[c.Corrects] = append(r.fixes[c.Corrects], e)
+			}
+		}
+	}
+	r.chainOK = msg.report.OK()
+	if r.chainOK {
+		r.chain = fmt.Sprintf("chain verified · %d events · head %s", msg.report.Events, msg.report.Heads[st.ID])
+	} else if len(msg.report.Problems) > 0 {
+		r.chain = "chain BROKEN: " + msg.report.Problems[0].String()
+	}
+	r.filterEvents()
+}
+
+func (m Model) reviewView() string {
+	r := &m.review
+	st := m.styles
+	w, h := m.width, m.bodyHeight()
+	if r.open == nil {
+		lines := []string{st.Title.Render(fmt.Sprintf("Review · %d of %d incidents", len(r.shown), len(r.list))) +
+			st.Muted.Render(map[bool]string{false: " · by declared time", true: " · by duration"}[r.byLength])}
+		if m.filtering || r.filter != "" {
+			lines = append(lines, "/"+termsafe.EscapeLine(r.filter))
+		}
+		rows := h - 2 - len(lines)
+		start := max(0, r.cursor-rows+1)
+		for i := start; i < len(r.shown) && len(lines) < h-2; i++ {
+			s := r.list[r.shown[i]]
+			drill := ""
+			if s.Drill {
+				drill = "[drill] "
+			}
+			line := fmt.Sprintf("%s %-7s %-9s %s %6s %s%s", s.Short(), s.Severity, s.State, s.DeclaredAt.Format("2006-01-02"), ShortDuration(s.LastAt.Sub(s.DeclaredAt)), drill, termsafe.EscapeLine(s.Title))
+			line = truncate(line, w-6)
+			if i == r.cursor {
+				line = "›" + st.Selected.Render(line)
+			} else {
+				line = " " + line
+			}
+			lines = append(lines, line)
+		}
+		if len(r.list) == 0 {
+			lines = append(lines, st.Muted.Render("no incident in the ledger yet"))
+		}
+		return m.framed(strings.Join(lines, "\n"), w, h, true)
+	}
+	// One incident: chain status, completeness, timeline.
+	chain := st.OK.Render(r.chain)
+	if !r.chainOK {
+		chain = st.Error.Render(r.chain)
+	}
+	head := []string{st.Title.Render(truncate(termsafe.EscapeLine(r.open.Short()+" "+r.open.Title), w-4)), truncate(chain, w-4)}
+	var audit []string
+	for _, it := range r.items {
+		mark := st.Error.Render("✗ missing")
+		if it.Present {
+			mark = st.OK.Render(fmt.Sprintf("✓ #%d", it.Seq))
+			if it.By != "" {
+				mark += st.Muted.Render(" " + it.By)
+			}
+		}
+		audit = append(audit, truncate(fmt.Sprintf("%-44s %s", it.Name, mark), w-4))
+	}
+	var tl []string
+	hdr := fmt.Sprintf("Timeline %d of %d", len(r.rows), len(r.events))
+	if r.filter != "" || m.filtering {
+		hdr += " · /" + termsafe.EscapeLine(r.filter)
+	}
+	tl = append(tl, st.Title.Render(hdr))
+	var body string
+	if m.wide() {
+		// Completeness beside the timeline.
+		aw := 62
+		rows := h - 2 - len(head) - 1
+		tl = append(tl, m.reviewRows(w-aw-8, rows)...)
+		left := strings.Join(append([]string{st.Title.Render("Audit trail (AZ-015 §32)")}, audit...), "\n")
+		body = strings.Join(head, "\n") + "\n" + joinColumns(left, aw, strings.Join(tl, "\n"))
+	} else {
+		rows := h - 2 - len(head) - len(audit) - 2
+		tl = append(tl, m.reviewRows(w-6, rows)...)
+		body = strings.Join(head, "\n") + "\n" + st.Title.Render("Audit trail (AZ-015 §32)") + "\n" + strings.Join(audit, "\n") + "\n" + strings.Join(tl, "\n")
+	}
+	return m.framed(body, w, h, true)
+}
+
+// reviewRows draws the filtered timeline rows that fit, newest at the
+// bottom, with corrections beside the entries they correct.
+func (m Model) reviewRows(width, rows int) []string {
+	r := &m.review
+	var lines []string
+	end := len(r.rows) - r.offset
+	for i := end - 1; i >= 0 && len(lines) < rows; i-- {
+		e := r.events[r.rows[i]]
+		var block []string
+		prefix := e.Time.UTC().Format("01-02 15:04:05") + " "
+		if r.hashes {
+			prefix = fmt.Sprintf("#%-4d %s %s", e.Seq, e.Hash.Short(), prefix)
+		}
+		block = append(block, truncate(prefix+termsafe.EscapeLine(e.Actor+" "+e.Type+": "+store.Describe(e)), width))
+		for _, c := range r.fixes[e.Seq] {
+			var cp store.Correction
+			json.Unmarshal(c.Payload, &cp)
+			block = append(block, truncate(fmt.Sprintf("    ↳ corrected by #%d (%s): %s", c.Seq, c.Actor, termsafe.EscapeLine(cp.Text)), width))
+		}
+		lines = append(block, lines...)
+	}
+	if len(lines) > rows {
+		lines = lines[len(lines)-rows:]
+	}
+	return lines
+}
+
+// joinColumns puts two blocks side by side, the left padded to width.
+func joinColumns(left string, width int, right string) string {
+	l, r := strings.Split(left, "\n"), strings.Split(right, "\n")
+	n := max(len(l), len(r))
+	out := make([]string, n)
+	for i := range n {
+		a, b := "", ""
+		if i < len(l) {
+			a = l[i]
+		}
+		if i < len(r) {
+			b = r[i]
+		}
+		out[i] = a + strings.Repeat(" ", max(1, width-lipglossWidth(a))) + b
+	}
+	return strings.Join(out, "\n")
+}
