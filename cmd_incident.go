@@ -417,7 +417,7 @@ func payloadBuilders() map[string]payloadBuilder {
 		}},
 		"step": payloadBuilder{name: "step", min: 2, max: 2, flags: func(fs *flag.FlagSet) func(*app, []string) (any, error) {
 			skip := fs.String("skip", "", "record the step as skipped, for this `REASON`")
-		fail := fs.String("fail", "", "record the step as failed, with this `NOTE` (routine runs)")
+			fail := fs.String("fail", "", "record the step as failed, with this `NOTE` (routine runs)")
 			return func(a *app, pos []string) (any, error) {
 				p, err := a.procedure(pos[0])
 				if err != nil {

@@ -355,7 +355,13 @@ func (m Model) helpView() string {
 		}
 		short = append(short, k.NextPane, k.Help, k.Quit)
 	}
-	return m.help.View(keyHelp{short: short, full: k.FullHelp()})
+	// bubbles/help can overflow its width by an item when the ellipsis
+	// does not fit (v1.0.0); cut each line to the terminal.
+	lines := strings.Split(m.help.View(keyHelp{short: short, full: k.FullHelp()}), "\n")
+	for i, l := range lines {
+		lines[i] = truncate(l, m.width)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // spread puts left and right on one line of width w.
