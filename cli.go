@@ -166,8 +166,17 @@ func (a *app) flagSet(c command) *flag.FlagSet {
 }
 
 // parse parses flags anywhere among args and returns the positional
-// arguments; --help prints the command's help and returns flag.ErrHelp.
-func (a *app) parse(fs *flag.FlagSet, c command, args []string) ([]string, error) {
+// arguments, of which there must be min to max (max < 0: no limit);
+// --help prints the command's help and returns flag.ErrHelp.
+func (a *app) parse(fs *flag.FlagSet, c command, args []string, min, max int) ([]string, error) {
+	pos, err := a.parseFlags(fs, c, args)
+	if err != nil {
+		return nil, err
+	}
+	return pos, positional(c, pos, min, max)
+}
+
+func (a *app) parseFlags(fs *flag.FlagSet, c command, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -295,12 +304,9 @@ func versionString() string {
 func cmdVersion(a *app, args []string) error {
 	c := lookupCommand("version")
 	fs := a.flagSet(c)
-	pos, err := a.parse(fs, c, args)
+	_, err := a.parse(fs, c, args, 0, 0)
 	if err != nil {
 		return helpOK(err)
-	}
-	if err := positional(c, pos, 0, 0); err != nil {
-		return err
 	}
 	fmt.Fprintln(a.stdout, versionString())
 	return nil

@@ -96,12 +96,9 @@ func cmdIncidentOpen(a *app, args []string) error {
 	drill := fs.Bool("drill", false, "this is a drill (counted apart in reviews)")
 	key := fs.String("key", "", "idempotency key: a retry with the same key never declares twice")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := a.parse(fs, c, args)
+	_, err := a.parse(fs, c, args, 0, 0)
 	if err != nil {
 		return helpOK(err)
-	}
-	if err := positional(c, pos, 0, 0); err != nil {
-		return err
 	}
 	if *title == "" || *sev == "" {
 		return usageError{msg: "--title and --sev are required", usage: c.usage()}
@@ -161,12 +158,9 @@ func cmdIncidentList(a *app, args []string) error {
 	open := fs.Bool("open", false, "only incidents that are not closed")
 	book := fs.String("book", "", "only incidents of book `B`")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := a.parse(fs, c, args)
+	_, err := a.parse(fs, c, args, 0, 0)
 	if err != nil {
 		return helpOK(err)
-	}
-	if err := positional(c, pos, 0, 0); err != nil {
-		return err
 	}
 	l, err := a.openLedger()
 	if err != nil {
@@ -217,12 +211,9 @@ func cmdIncidentShow(a *app, args []string) error {
 	c := lookupCommand("incident show")
 	fs := a.flagSet(c)
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := a.parse(fs, c, args)
+	pos, err := a.parse(fs, c, args, 1, 1)
 	if err != nil {
 		return helpOK(err)
-	}
-	if err := positional(c, pos, 1, 1); err != nil {
-		return err
 	}
 	l, id, err := a.ledgerAndIncident(pos[0])
 	if err != nil {
@@ -301,12 +292,9 @@ func appendCommand(builder string) func(a *app, args []string) error {
 		key := fs.String("key", "", "idempotency key: a retry with the same key never appends twice")
 		asJSON := fs.Bool("json", false, "print the appended event as JSON")
 		build := b.flags(fs)
-		pos, err := a.parse(fs, c, args)
+		pos, err := a.parse(fs, c, args, b.min+1, b.max+1)
 		if err != nil {
 			return helpOK(err)
-		}
-		if err := positional(c, pos, b.min+1, b.max+1); err != nil {
-			return err
 		}
 		payload, err := build(a, pos[1:])
 		if err != nil {
@@ -471,12 +459,9 @@ func cmdEvidence(a *app, args []string) error {
 	label := fs.String("label", "", "what the file shows")
 	key := fs.String("key", "", "idempotency key")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := a.parse(fs, c, args)
+	pos, err := a.parse(fs, c, args, 2, 2)
 	if err != nil {
 		return helpOK(err)
-	}
-	if err := positional(c, pos, 2, 2); err != nil {
-		return err
 	}
 	info, err := os.Stat(pos[1])
 	if err != nil {
@@ -565,12 +550,9 @@ func cmdTimeline(a *app, args []string) error {
 	mkRange := rangeFlags(fs)
 	utc := fs.Bool("utc", false, "show times in UTC (default: local time)")
 	asJSON := fs.Bool("json", false, "print JSON lines, one event each (the export format)")
-	pos, err := a.parse(fs, c, args)
+	pos, err := a.parse(fs, c, args, 1, 1)
 	if err != nil {
 		return helpOK(err)
-	}
-	if err := positional(c, pos, 1, 1); err != nil {
-		return err
 	}
 	l, id, err := a.ledgerAndIncident(pos[0])
 	if err != nil {
@@ -599,12 +581,9 @@ func cmdVerify(a *app, args []string) error {
 	c := lookupCommand("verify")
 	fs := a.flagSet(c)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	pos, err := a.parse(fs, c, args)
+	pos, err := a.parse(fs, c, args, 0, 1)
 	if err != nil {
 		return helpOK(err)
-	}
-	if err := positional(c, pos, 0, 1); err != nil {
-		return err
 	}
 	l, err := a.openLedger()
 	if err != nil {
@@ -653,12 +632,9 @@ func cmdExport(a *app, args []string) error {
 	format := fs.String("format", "", "jsonl (every field needed to recompute the chain) or md (postmortem draft)")
 	mkRange := rangeFlags(fs)
 	out := fs.String("o", "", "write to `FILE` instead of stdout (refuses to overwrite)")
-	pos, err := a.parse(fs, c, args)
+	pos, err := a.parse(fs, c, args, 1, 1)
 	if err != nil {
 		return helpOK(err)
-	}
-	if err := positional(c, pos, 1, 1); err != nil {
-		return err
 	}
 	if *format != "jsonl" && *format != "md" {
 		return usageError{msg: "--format must be jsonl or md", usage: c.usage()}
@@ -706,12 +682,9 @@ func cmdBackup(a *app, args []string) error {
 	c := lookupCommand("backup")
 	fs := a.flagSet(c)
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := a.parse(fs, c, args)
+	pos, err := a.parse(fs, c, args, 1, 1)
 	if err != nil {
 		return helpOK(err)
-	}
-	if err := positional(c, pos, 1, 1); err != nil {
-		return err
 	}
 	l, err := a.openLedger()
 	if err != nil {
@@ -738,12 +711,9 @@ func cmdRestore(a *app, args []string) error {
 	fs := a.flagSet(c)
 	pre := fs.String("pre-restore-backup", "", "where the current ledger is backed up first (`FILE`, must not exist)")
 	yes := fs.Bool("yes", false, "confirm: the ledger's contents are replaced by the backup")
-	pos, err := a.parse(fs, c, args)
+	pos, err := a.parse(fs, c, args, 1, 1)
 	if err != nil {
 		return helpOK(err)
-	}
-	if err := positional(c, pos, 1, 1); err != nil {
-		return err
 	}
 	if *pre == "" {
 		return usageError{msg: "restore needs --pre-restore-backup FILE: the current ledger is saved there before anything is replaced", usage: c.usage()}

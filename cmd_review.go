@@ -26,12 +26,9 @@ func cmdReviewMonthly(a *app, args []string) error {
 	month := fs.String("month", "", "the month to review, `YYYY-MM` (default: the current month)")
 	book := fs.String("book", "", "only incidents of book `B`")
 	format := fs.String("format", "md", "md (for the build journal) or json")
-	pos, err := a.parse(fs, c, args)
+	_, err := a.parse(fs, c, args, 0, 0)
 	if err != nil {
 		return helpOK(err)
-	}
-	if err := positional(c, pos, 0, 0); err != nil {
-		return err
 	}
 	if *format != "md" && *format != "json" {
 		return usageError{msg: "--format must be md or json", usage: c.usage()}
@@ -113,12 +110,9 @@ func cmdRoutineStart(a *app, args []string) error {
 	fs := a.flagSet(c)
 	key := fs.String("key", "", "idempotency key")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := a.parse(fs, c, args)
+	pos, err := a.parse(fs, c, args, 1, 1)
 	if err != nil {
 		return helpOK(err)
-	}
-	if err := positional(c, pos, 1, 1); err != nil {
-		return err
 	}
 	l, err := a.openLedger()
 	if err != nil {
@@ -143,12 +137,9 @@ func cmdRoutineHistory(a *app, args []string) error {
 	c := lookupCommand("routine history")
 	fs := a.flagSet(c)
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := a.parse(fs, c, args)
+	pos, err := a.parse(fs, c, args, 1, 1)
 	if err != nil {
 		return helpOK(err)
-	}
-	if err := positional(c, pos, 1, 1); err != nil {
-		return err
 	}
 	p, err := a.procedure(pos[0])
 	if err != nil {
@@ -196,12 +187,9 @@ func cmdRoutineHistory(a *app, args []string) error {
 func cmdRoutine(a *app, args []string) error {
 	c := lookupCommand("routine")
 	fs := a.flagSet(c)
-	pos, err := a.parse(fs, c, args)
+	pos, err := a.parse(fs, c, args, 1, 1)
 	if err != nil {
 		return helpOK(err)
-	}
-	if err := positional(c, pos, 1, 1); err != nil {
-		return err
 	}
 	if _, err := a.procedure(pos[0]); err != nil {
 		return err

@@ -50,12 +50,9 @@ func cmdRunbookList(a *app, args []string) error {
 	class := fs.String("class", "", "only procedures of class `C`")
 	search := fs.String("search", "", "only procedures whose id, title, triggers or text contain all the words of `TEXT`")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := a.parse(fs, c, args)
+	_, err := a.parse(fs, c, args, 0, 0)
 	if err != nil {
 		return helpOK(err)
-	}
-	if err := positional(c, pos, 0, 0); err != nil {
-		return err
 	}
 	switch runbook.Kind(*kind) {
 	case "", runbook.Incident, runbook.Routine, runbook.Reference:
@@ -109,12 +106,9 @@ func cmdRunbookShow(a *app, args []string) error {
 	plain := fs.Bool("plain", false, "plain text without colour or escape codes (the default when stdout is not a terminal or NO_COLOR is set)")
 	width := fs.Int("width", 0, "wrap at `N` columns (default: the terminal's width, or 80)")
 	asJSON := fs.Bool("json", false, "print the procedure's metadata and parsed steps as JSON")
-	pos, err := a.parse(fs, c, args)
+	pos, err := a.parse(fs, c, args, 1, 1)
 	if err != nil {
 		return helpOK(err)
-	}
-	if err := positional(c, pos, 1, 1); err != nil {
-		return err
 	}
 	fsys, label, err := a.runbookFS()
 	if err != nil {
@@ -161,12 +155,9 @@ func cmdRunbookLint(a *app, args []string) error {
 	c := lookupCommand("runbook lint")
 	fs := a.flagSet(c)
 	asJSON := fs.Bool("json", false, "print the problems as JSON")
-	pos, err := a.parse(fs, c, args)
+	pos, err := a.parse(fs, c, args, 0, 1)
 	if err != nil {
 		return helpOK(err)
-	}
-	if err := positional(c, pos, 0, 1); err != nil {
-		return err
 	}
 	fsys, label, err := a.runbookFS()
 	if err != nil && len(pos) == 0 {

@@ -46,12 +46,9 @@ func cmdSynccheck(a *app, args []string) error {
 	timeout := fs.Duration("timeout", 10*time.Second, "per-request timeout (online)")
 	incident := fs.String("incident", "", "append each result to incident `ID` as a verification event")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := a.parse(fs, c, args)
+	_, err := a.parse(fs, c, args, 0, 0)
 	if err != nil {
 		return helpOK(err)
-	}
-	if err := positional(c, pos, 0, 0); err != nil {
-		return err
 	}
 	offline := *bootstrap != "" || len(updates) > 0
 	switch {
