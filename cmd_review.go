@@ -2,13 +2,13 @@ package main
 
 import (
 	"fmt"
-	"sort"
 	"text/tabwriter"
 	"time"
 
 	"github.com/icconsole/ic/internal/termsafe"
 	"github.com/icconsole/ic/runbook"
 	"github.com/icconsole/ic/store"
+	"github.com/icconsole/ic/tui"
 )
 
 func reviewCommands() []command {
@@ -50,42 +50,14 @@ func cmdReviewMonthly(a *app, args []string) error {
 			return usageError{msg: fmt.Sprintf("--month %q is not YYYY-MM", *month), usage: c.usage()}
 		}
 	}
-	rep, err := l.MonthlyReview(a.ctx, store.MonthlyInput{Month: m, Book: *book, DailyRoutines: dailyRoutines(cat, *book), Now: now})
+	rep, err := tui.MonthlyReview(a.ctx, l, cat, m, *book, now)
 	if err != nil {
 		return err
 	}
-	rep.Stale = staleProcedures(cat, *book, now)
 	if *format == "json" {
 		return a.printJSON(rep)
 	}
 	return rep.WriteMarkdown(a.stdout)
-}
-
-// dailyRoutines are the routine procedures of class "daily".
-func dailyRoutines(cat *runbook.Catalog, book string) []string {
-	var ids []string
-	for _, p := range cat.Filter(runbook.Filter{Book: book, Kind: runbook.Routine, Class: "daily"}) {
-		ids = append(ids, p.ID)
-	}
-	return ids
-}
-
-// staleProcedures are those whose front matter `reviewed` is over 180 days
-// before now (or missing).
-func staleProcedures(cat *runbook.Catalog, book string, now time.Time) []store.StaleProcedure {
-	out := []store.StaleProcedure{}
-	for _, p := range cat.Filter(runbook.Filter{Book: book}) {
-		r, err := time.Parse(time.DateOnly, p.Reviewed)
-		if err != nil {
-			out = append(out, store.StaleProcedure{ID: p.ID, Reviewed: "never", AgeDays: -1})
-			continue
-		}
-		if age := int(now.Sub(r).Hours() / 24); age > 180 {
-			out = append(out, store.StaleProcedure{ID: p.ID, Reviewed: p.Reviewed, AgeDays: age})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].AgeDays > out[j].AgeDays })
-	return out
 }
 
 // startRun declares a routine run of procedure id.

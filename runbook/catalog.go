@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // PolicyFile is the name of a book's policy file.
@@ -289,4 +290,18 @@ func Find(fsys fs.FS, label, id string) (p *Procedure, ok bool, probs []Problem)
 	c, probs := Load(fsys, label)
 	p, ok = c.Procedure(id)
 	return p, ok, probs
+}
+
+// NotReviewedSince lists the procedures of book ("" for all) whose front
+// matter `reviewed` date is before cutoff, or missing, oldest first.
+func (c *Catalog) NotReviewedSince(book string, cutoff time.Time) []*Procedure {
+	var out []*Procedure
+	for _, p := range c.Filter(Filter{Book: book}) {
+		r, err := time.Parse(time.DateOnly, p.Reviewed)
+		if err != nil || r.Before(cutoff) {
+			out = append(out, p)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *Procedure) int { return strings.Compare(a.Reviewed, b.Reviewed) })
+	return out
 }

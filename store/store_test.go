@@ -568,3 +568,32 @@ func TestStorageErrorsSayWhatToDo(t *testing.T) {
 		}
 	}
 }
+
+// TestFullDiskLosesNothing fills the database (max_page_count, which makes
+// SQLite answer exactly as on a full disk): the append fails with an error
+// that says so, nothing is half-written, and the ledger still verifies.
+func TestFullDiskLosesNothing(t *testing.T) {
+	ctx := context.Background()
+	l := openTest(t, filepath.Join(t.TempDir(), "ic.db"))
+	inc := declare(t, l, "SEV-2")
+	l.db.sql.SetMaxOpenConns(1) // the pragma below is per connection
+	var pages int
+	if err := l.db.sql.QueryRow("PRAGMA page_count").Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.db.sql.Exec(fmt.Sprintf("PRAGMA max_page_count = %d", pages)); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	for i := 0; i < 200 && err == nil; i++ {
+		_, err = l.Append(ctx, inc.ID, "alice", "", Note{Text: strings.Repeat("log line ", 200)})
+	}
+	if err == nil || !strings.Contains(err.Error(), "the disk is full") || !strings.Contains(err.Error(), "nothing was written") {
+		t.Fatalf("append to a full ledger: %v", err)
+	}
+	st, _ := l.Status(ctx, inc.ID)
+	rep, verr := l.db.Verify(ctx, "")
+	if verr != nil || !rep.OK() || rep.Events != st.Events {
+		t.Errorf("after the failure: verify %+v %v, status %d events", rep, verr, st.Events)
+	}
+}

@@ -376,3 +376,19 @@ func TestOtherProcessEventsAppear(t *testing.T) {
 		t.Errorf("another writer's note did not appear")
 	}
 }
+
+func TestMonthlyReviewInTheConsole(t *testing.T) {
+	opts := testOptions(t)
+	reviewLedger(t, opts)
+	opts.Review = true
+	m := drive(t, New(opts), size(120, 40))
+	m = drive(t, m, loadReviewList(opts.Ledger)())
+	m = drive(t, m, keys("m")...)
+	view := m.View()
+	for _, want := range []string{"Monthly review 2026-11", "2 incident(s), 1 drill(s)", "without a postmortem"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("monthly review lacks %q:\n%s", want, view)
+		}
+	}
+	checkFits(t, view, 120, 40)
+}

@@ -52,6 +52,7 @@ type KeyMap struct {
 	Hashes         key.Binding
 	ExportJSONL    key.Binding
 	ExportMarkdown key.Binding
+	Monthly        key.Binding
 }
 
 // NewKeyMap returns the console's key bindings.
@@ -108,6 +109,7 @@ func NewKeyMap() KeyMap {
 		Hashes:         b("#", "seq and hash", "#"),
 		ExportJSONL:    b("J", "export JSONL", "J"),
 		ExportMarkdown: b("M", "export Markdown", "M"),
+		Monthly:        b("m", "monthly review", "m"),
 	}
 }
 

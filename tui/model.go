@@ -177,8 +177,12 @@ func New(opts Options) Model {
 		now:      opts.Now(),
 		sync:     newSyncPanel(opts.Sync, sp),
 	}
-	m.help.Styles.ShortKey = m.styles.Title
-	m.help.Styles.ShortDesc = m.styles.Help
+	// Every help style comes from our renderer: bubbles' defaults use
+	// adaptive colours, which would query the terminal's background.
+	m.help.Styles = help.Styles{
+		Ellipsis: m.styles.Help, ShortKey: m.styles.Title, ShortDesc: m.styles.Help, ShortSeparator: m.styles.Help,
+		FullKey: m.styles.Title, FullDesc: m.styles.Help, FullSeparator: m.styles.Help,
+	}
 	want := opts.Book
 	if want == "" {
 		want = opts.Catalog.DefaultBook()
@@ -466,6 +470,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.reviewOpened(msg)
+		return m, nil
+	case monthlyMsg:
+		if msg.err != nil {
+			m.setError(msg.err)
+		} else {
+			m.review.report, m.review.reportTop = msg.text, 0
+			m.setStatus("monthly review " + m.now.Format("2006-01") + " · ↑/↓ scroll · m or esc closes")
+		}
 		return m, nil
 	case exportedMsg:
 		if msg.err != nil {

@@ -37,6 +37,10 @@ type reviewState struct {
 	hashes   bool
 	filter   string
 	exported string
+
+	// report is the rendered monthly review, when shown.
+	report    string
+	reportTop int
 }
 
 type (
@@ -168,6 +172,10 @@ func (m Model) reviewKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.filtering = true
 		return m, nil
 	case key.Matches(msg, k.Back) || key.Matches(msg, k.Review):
+		if r.report != "" && !key.Matches(msg, k.Review) {
+			r.report = ""
+			return m, nil
+		}
 		if r.open != nil && !key.Matches(msg, k.Review) {
 			r.open, r.filter = nil, ""
 			r.filterList()
@@ -177,8 +185,27 @@ func (m Model) reviewKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.setStatus("back to respond mode")
 		return m, nil
 	}
+	rows := m.bodyHeight() - 2
+	if r.report != "" {
+		switch {
+		case key.Matches(msg, k.Up):
+			r.reportTop = max(0, r.reportTop-1)
+		case key.Matches(msg, k.Down):
+			r.reportTop++
+		case key.Matches(msg, k.PageUp):
+			r.reportTop = max(0, r.reportTop-rows)
+		case key.Matches(msg, k.PageDown):
+			r.reportTop += rows
+		case key.Matches(msg, k.Monthly):
+			r.report = ""
+		}
+		return m, nil
+	}
 	if r.open == nil {
 		switch {
+		case key.Matches(msg, k.Monthly):
+			m.setStatus("computing this month's review…")
+			return m, loadMonthly(m.opts.Ledger, m.opts.Catalog, m.now, min(m.width-6, MaxReadWidth), m.opts.Theme)
 		case key.Matches(msg, k.Up):
 			r.cursor = max(0, r.cursor-1)
 		case key.Matches(msg, k.Down):
@@ -193,7 +220,6 @@ func (m Model) reviewKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	}
-	rows := m.bodyHeight() - 2
 	switch {
 	case key.Matches(msg, k.Up):
 		r.offset = min(r.offset+1, max(0, len(r.rows)-1))
@@ -274,6 +300,12 @@ func (m Model) reviewView() string {
 	r := &m.review
 	st := m.styles
 	w, h := m.width, m.bodyHeight()
+	if r.report != "" {
+		lines := strings.Split(r.report, "\n")
+		top := min(r.reportTop, max(0, len(lines)-(h-2)))
+		end := min(len(lines), top+h-2)
+		return m.framed(strings.Join(lines[top:end], "\n"), w, h, true)
+	}
 	if r.open == nil {
 		lines := []string{st.Title.Render(fmt.Sprintf("Review · %d of %d incidents", len(r.shown), len(r.list))) +
 			st.Muted.Render(map[bool]string{false: " · by declared time", true: " · by duration"}[r.byLength])}
@@ -299,6 +331,9 @@ func (m Model) reviewView() string {
 		}
 		if len(r.list) == 0 {
 			lines = append(lines, st.Muted.Render("no incident in the ledger yet"))
+		}
+		if len(lines) < h-2 {
+			lines = append(lines, st.Muted.Render("m this month's review"))
 		}
 		return m.framed(strings.Join(lines, "\n"), w, h, true)
 	}

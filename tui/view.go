@@ -50,7 +50,7 @@ func (m Model) headerView() string {
 	w := m.width
 	if m.mode == reviewMode {
 		return spread(st.Header.Render("ic review"), st.HeaderMuted.Render("audit scribe · read-only"), w) + "\n" +
-			st.Muted.Render(truncate("enter open · / filter · O sort · # seq/hash · J/M export · esc back · R respond", w))
+			st.Muted.Render(truncate("enter open · / filter · O sort · m monthly · # seq/hash · J/M export · esc back", w))
 	}
 	if m.incident != nil && m.incident.Kind == "routine" {
 		in := m.incident
@@ -319,8 +319,10 @@ func (m Model) helpView() string {
 	switch {
 	case m.confirmQuit:
 		short = []key.Binding{k.ConfirmQuit, k.CancelQuit}
+	case m.mode == reviewMode && m.review.report != "":
+		short = []key.Binding{k.Up, k.Down, k.PageDown, k.Monthly, k.Back}
 	case m.mode == reviewMode && m.review.open == nil:
-		short = []key.Binding{k.Up, k.Down, k.Open, k.Filter, k.Sort, k.Back, k.Quit}
+		short = []key.Binding{k.Up, k.Down, k.Open, k.Filter, k.Sort, k.Monthly, k.Back, k.Quit}
 	case m.mode == reviewMode:
 		short = []key.Binding{k.Up, k.Down, k.Filter, k.Hashes, k.ExportJSONL, k.ExportMarkdown, k.Back}
 	case m.form != nil:
