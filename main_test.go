@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/icconsole/ic/internal/lightclient"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -21,27 +22,10 @@ func TestMain(m *testing.M) {
 	})
 }
 
-// lightclientData finds the shared mainnet light-client data (see its
-// README): ../shared/testdata/lightclient or $IC_TESTDATA.
-func lightclientData() string {
-	var candidates []string
-	if env := os.Getenv("IC_TESTDATA"); env != "" {
-		candidates = append(candidates, filepath.Join(env, "lightclient"), env)
-	}
-	candidates = append(candidates, filepath.Join("..", "shared", "testdata", "lightclient"))
-	for _, c := range candidates {
-		if _, err := os.Stat(filepath.Join(c, "beacon_genesis.json")); err == nil {
-			abs, _ := filepath.Abs(c)
-			return abs
-		}
-	}
-	return ""
-}
-
 // TestScripts runs the real ic binary through testdata/script/*.txtar.
 func TestScripts(t *testing.T) {
 	root, _ := filepath.Abs(".")
-	data := lightclientData()
+	data := lightclient.Dir()
 	if data == "" {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("mainnet light-client data not found at ../shared/testdata/lightclient or $IC_TESTDATA")

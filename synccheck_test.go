@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/icconsole/ic/internal/lightclient"
 	"github.com/icconsole/ic/verifier"
 )
 
@@ -18,13 +19,7 @@ import (
 // local servers: one denies with a plain-text 403, one answers 502, the
 // third serves real mainnet data.
 func TestSynccheckOnlineFailover(t *testing.T) {
-	data := lightclientData()
-	if data == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("mainnet light-client data not found")
-		}
-		t.Skip("mainnet light-client data not found at ../shared/testdata/lightclient or $IC_TESTDATA")
-	}
+	data := lightclient.Require(t)
 	deny := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		w.WriteHeader(http.StatusForbidden)

@@ -16,30 +16,10 @@ import (
 	"time"
 
 	"github.com/herumi/bls-eth-go-binary/bls"
+	"github.com/icconsole/ic/internal/lightclient"
 )
 
-// testdata finds ../shared/testdata/lightclient (or $IC_TESTDATA). Without
-// it the test is skipped with a message, except under CI=true, where the
-// data must be present.
-func testdata(t testing.TB) string {
-	t.Helper()
-	var candidates []string
-	if env := os.Getenv("IC_TESTDATA"); env != "" {
-		candidates = append(candidates, filepath.Join(env, "lightclient"), env)
-	}
-	candidates = append(candidates, filepath.Join("..", "..", "shared", "testdata", "lightclient"))
-	for _, c := range candidates {
-		if _, err := os.Stat(filepath.Join(c, "beacon_genesis.json")); err == nil {
-			return c
-		}
-	}
-	msg := "mainnet light-client data not found at ../shared/testdata/lightclient or $IC_TESTDATA (see its README)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
+func testdata(t testing.TB) string { return lightclient.Require(t) }
 
 func read(t testing.TB, path string) []byte {
 	t.Helper()
