@@ -392,3 +392,33 @@ func TestMonthlyReviewInTheConsole(t *testing.T) {
 	}
 	checkFits(t, view, 120, 40)
 }
+
+func TestReviewTimelineFilters(t *testing.T) {
+	opts := testOptions(t)
+	reviewLedger(t, opts)
+	incs, _ := opts.Ledger.Summaries(context.Background(), false, "")
+	var closed store.Status
+	for _, s := range incs {
+		if s.Closed {
+			closed = s
+		}
+	}
+	m := drive(t, New(Options{Catalog: opts.Catalog, Ledger: opts.Ledger, Theme: PlainTheme, Now: opts.Now, after: noTicks, Review: true}), size(120, 40))
+	m = drive(t, m, loadReview(opts.Ledger, closed.ID)())
+	for _, c := range []struct {
+		filter string
+		want   int
+	}{
+		{"note", 2},
+		{"alice state_changed", 4},
+		{"since:03:20 until:03:40", 4},
+		{"since:2026-11-20t03:50", 2}, // 03:50 MONITORING, 03:55 CLOSED
+	} {
+		mm := m.(Model)
+		mm.review.filter = c.filter
+		mm.review.filterEvents()
+		if got := len(mm.review.rows); got != c.want {
+			t.Errorf("filter %q keeps %d events, want %d", c.filter, got, c.want)
+		}
+	}
+}

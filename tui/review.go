@@ -116,8 +116,9 @@ func (r *reviewState) filterList() {
 }
 
 // filterEvents applies the filter words to the open incident's timeline:
-// each word must appear in the type, actor or text; "since:HH:MM" keeps
-// entries at or after that time of day (UTC).
+// each word must appear in the type, actor or text; "since:T" and
+// "until:T" keep a time window, T being HH:MM on any day or a full
+// "2026-11-22T03:00" (UTC).
 func (r *reviewState) filterEvents() {
 	r.rows = r.rows[:0]
 	words := strings.Fields(strings.ToLower(r.filter))
@@ -126,7 +127,11 @@ func (r *reviewState) filterEvents() {
 		ok := true
 		for _, w := range words {
 			if since, found := strings.CutPrefix(w, "since:"); found {
-				ok = ok && e.Time.UTC().Format("15:04") >= since
+				ok = ok && timeKey(e, since) >= since
+				continue
+			}
+			if until, found := strings.CutPrefix(w, "until:"); found {
+				ok = ok && timeKey(e, until) < until
 				continue
 			}
 			ok = ok && strings.Contains(hay, w)
@@ -136,6 +141,15 @@ func (r *reviewState) filterEvents() {
 		}
 	}
 	r.offset = 0
+}
+
+// timeKey formats an event's UTC time like the bound it is compared with:
+// HH:MM, or a full date and time.
+func timeKey(e store.Event, bound string) string {
+	if len(bound) <= 5 {
+		return e.Time.UTC().Format("15:04")
+	}
+	return strings.ToLower(e.Time.UTC().Format("2006-01-02T15:04"))
 }
 
 func (m Model) reviewKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
