@@ -422,3 +422,15 @@ func TestReviewTimelineFilters(t *testing.T) {
 		}
 	}
 }
+
+func TestFullHelpShowsEveryKeyAt80(t *testing.T) {
+	m := drive(t, New(testOptions(t)), size(80, 24))
+	m = drive(t, m, keys("?")...)
+	view := m.View()
+	for _, want := range []string{"declare", "skip pause", "review mode", "export Markdown", "ctrl+c"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("full help lacks %q:\n%s", want, view)
+		}
+	}
+	checkFits(t, view, 80, 24)
+}

@@ -357,9 +357,38 @@ func (m Model) helpView() string {
 		}
 		short = append(short, k.NextPane, k.Help, k.Quit)
 	}
+	if m.help.ShowAll {
+		return m.fullHelp(k.FullHelp())
+	}
 	// bubbles/help can overflow its width by an item when the ellipsis
 	// does not fit (v1.0.0); cut each line to the terminal.
 	lines := strings.Split(m.help.View(keyHelp{short: short, full: k.FullHelp()}), "\n")
+	for i, l := range lines {
+		lines[i] = truncate(l, m.width)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// fullHelp lays the key groups out in bands of columns that fit the
+// terminal, so every key is shown at 80 columns too.
+func (m Model) fullHelp(groups [][]key.Binding) string {
+	h := m.help
+	h.Width = 0
+	var bands []string
+	var band [][]key.Binding
+	for _, g := range groups {
+		try := append(append([][]key.Binding(nil), band...), g)
+		if len(band) > 0 && lipgloss.Width(h.FullHelpView(try)) > m.width {
+			bands = append(bands, h.FullHelpView(band))
+			band = [][]key.Binding{g}
+			continue
+		}
+		band = try
+	}
+	if len(band) > 0 {
+		bands = append(bands, h.FullHelpView(band))
+	}
+	lines := strings.Split(strings.Join(bands, "\n"), "\n")
 	for i, l := range lines {
 		lines[i] = truncate(l, m.width)
 	}
