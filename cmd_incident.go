@@ -62,13 +62,7 @@ func (a *app) openLedger() (*store.Ledger, error) {
 		return nil, err
 	}
 	a.closers = append(a.closers, db.Close)
-	l := store.NewLedger(db, func(book string) (store.Policy, bool) {
-		b, ok := cat.Book(book)
-		if !ok {
-			return nil, false
-		}
-		return b.Policy, true
-	})
+	l := store.NewLedger(db, tui.Policies(cat))
 	if os.Getenv("IC_NOW") != "" {
 		l = l.WithClock(a.now)
 	}

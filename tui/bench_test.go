@@ -45,13 +45,7 @@ func benchLedger(b *testing.B, cat *runbook.Catalog, incidents, events int) *sto
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	return store.NewLedger(db, func(book string) (store.Policy, bool) {
-		bk, ok := cat.Book(book)
-		if !ok {
-			return nil, false
-		}
-		return bk.Policy, true
-	})
+	return store.NewLedger(db, Policies(cat))
 }
 
 func benchOptions(b *testing.B, l *store.Ledger, cat *runbook.Catalog) Options {

@@ -44,13 +44,7 @@ func testLedger(t testing.TB, cat *runbook.Catalog, now func() time.Time) *store
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return store.NewLedger(db, func(book string) (store.Policy, bool) {
-		b, ok := cat.Book(book)
-		if !ok {
-			return nil, false
-		}
-		return b.Policy, true
-	}).WithClock(now)
+	return store.NewLedger(db, Policies(cat)).WithClock(now)
 }
 
 func testOptions(t testing.TB) Options {
