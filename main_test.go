@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -12,20 +11,22 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/icconsole/ic/internal/lightclient"
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/icconsole/ic/cli"
+	"github.com/icconsole/ic/internal/lightclienttest"
 )
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"ic": func() { os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"ic": func() { os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 	})
 }
 
 // TestScripts runs the real ic binary through testdata/script/*.txtar.
 func TestScripts(t *testing.T) {
 	root, _ := filepath.Abs(".")
-	data := lightclient.Dir()
+	data := lightclienttest.Dir()
 	if data == "" {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("mainnet light-client data not found at ../shared/testdata/lightclient or $IC_TESTDATA")
