@@ -52,9 +52,15 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		case <-done:
 		}
 	}()
-	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}
+	out := &checkedWriter{w: stdout}
+	e := &env{ctx: ctx, stdin: stdin, stdout: out, stdoutFile: fileOf(stdout), stderr: stderr}
 	err := e.execute(args)
 	e.close()
+	if err == nil && out.err != nil {
+		// A closed pipe or a full disk: what was asked for was not all
+		// written, so the command did not succeed.
+		err = fmt.Errorf("writing the output: %w", out.err)
+	}
 	close(done)
 	signal.Stop(sigs)
 	mu.Lock()
@@ -68,6 +74,9 @@ type env struct {
 	ctx            context.Context
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	// stdoutFile is stdout when it is a file (a terminal, say): nil for
+	// a buffer.
+	stdoutFile *os.File
 
 	// Global flags; the environment fills what a flag leaves empty.
 	db, runbooks, actor string
@@ -124,8 +133,31 @@ func isCobraUsageError(err error) bool {
 
 func (e *env) close() {
 	if e.svc != nil {
-		e.svc.Close()
+		if err := e.svc.Close(); err != nil {
+			fmt.Fprintf(e.stderr, "ic: warning: closing the ledger: %v\n", err)
+		}
 	}
+}
+
+// checkedWriter keeps the first write error, so every print of a command
+// is checked once, at the end, rather than at each call.
+type checkedWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (c *checkedWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.w.Write(p)
+	c.err = err
+	return n, err
+}
+
+func fileOf(w io.Writer) *os.File {
+	f, _ := w.(*os.File)
+	return f
 }
 
 // runbookFS returns the books in use: --runbooks (or IC_RUNBOOKS), or the
@@ -245,15 +277,14 @@ func (e *env) by() incident.Actor {
 
 // stdoutTerminal reports whether stdout is an interactive terminal.
 func (e *env) stdoutTerminal() bool {
-	f, ok := e.stdout.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+	return e.stdoutFile != nil && term.IsTerminal(int(e.stdoutFile.Fd()))
 }
 
 // width is the terminal's width for help and rendering (80 when stdout is
 // not a terminal).
 func (e *env) width() int {
-	if f, ok := e.stdout.(*os.File); ok {
-		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
+	if e.stdoutFile != nil {
+		if w, _, err := term.GetSize(int(e.stdoutFile.Fd())); err == nil && w > 0 {
 			return w
 		}
 	}

@@ -23,7 +23,7 @@ type consoleMode struct {
 // This is the one place that imports the console (package tui).
 func (e *env) openConsole(cf consoleFlags, mode consoleMode) error {
 	in, inOK := e.stdin.(*os.File)
-	out, outOK := e.stdout.(*os.File)
+	out, outOK := e.stdoutFile, e.stdoutFile != nil
 	if !inOK || !outOK || !term.IsTerminal(int(in.Fd())) || !term.IsTerminal(int(out.Fd())) {
 		return usageError{msg: "no terminal: the console needs an interactive terminal on stdin and stdout. Use a subcommand instead ('ic help' lists them)."}
 	}

@@ -31,10 +31,6 @@ type usageError struct {
 
 func (e usageError) Error() string { return e.msg }
 
-func usagef(format string, args ...any) error {
-	return usageError{msg: fmt.Sprintf(format, args...)}
-}
-
 // signalError is a run ended by a signal (exit 128 + the signal).
 type signalError struct{ sig os.Signal }
 

@@ -250,13 +250,14 @@ func writeNewFile(path string, data []byte) error {
 		}
 		return err
 	}
+	// A half-written file is removed: the next try starts clean.
 	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(path)
+		_ = f.Close()
+		_ = os.Remove(path)
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	if err := f.Close(); err != nil {
-		os.Remove(path)
+		_ = os.Remove(path)
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil

@@ -124,9 +124,3 @@ func (u unreadable) Line() string {
 func (u unreadable) check(*rules) (Payload, error) {
 	return nil, refuse("%s is not an entry type this ic knows", u.kind)
 }
-
-// decodeAs decodes an event whose type the caller already checked.
-func decodeAs[P Payload](e store.Event) (P, bool) {
-	p, ok := Decode(e).Payload.(P)
-	return p, ok
-}

@@ -253,7 +253,7 @@ func TestNoteDraftSurvives(t *testing.T) {
 	m = drive(t, m, append([]tea.Msg{size(80, 24)}, keys("nhalf a thought")...)...)
 	mm := m.(Model)
 	// The pause in typing saves the draft.
-	m = drive(t, mm, draftTickMsg{gen: mm.draftGen})
+	drive(t, mm, draftTickMsg{gen: mm.draftGen})
 	if got, _ := os.ReadFile(opts.Service.Drafts().Path()); string(got) != "half a thought" {
 		t.Fatalf("draft file holds %q", got)
 	}

@@ -28,17 +28,16 @@ type reviewState struct {
 	byLength bool
 
 	// One incident under review.
-	open     *incident.Status
-	events   []incident.Entry
-	rows     []int // indexes into events after the filter
-	fixes    map[int64][]incident.Entry
-	items    []incident.AuditItem
-	chain    string
-	chainOK  bool
-	offset   int
-	hashes   bool
-	filter   string
-	exported string
+	open    *incident.Status
+	events  []incident.Entry
+	rows    []int // indexes into events after the filter
+	fixes   map[int64][]incident.Entry
+	items   []incident.AuditItem
+	chain   string
+	chainOK bool
+	offset  int
+	hashes  bool
+	filter  string
 
 	// report is the rendered monthly review, when shown.
 	report    string

@@ -246,8 +246,7 @@ func (m Model) stepsView(width, height int) string {
 	start := max(0, min(s.cursor-rows/2, len(s.proc.Steps)-rows))
 	for i := start; i < len(s.proc.Steps) && len(lines) < height; i++ {
 		step := s.proc.Steps[i]
-		box := "[ ]"
-		style := st.Muted
+		box, style := "[ ]", lipgloss.NewStyle()
 		switch s.mark(step.Number) {
 		case stepChecked:
 			box, style = "[x]", st.StepDone
@@ -255,8 +254,6 @@ func (m Model) stepsView(width, height int) string {
 			box, style = "[-]", st.StepSkipped
 		case stepFailedMark:
 			box, style = "[✗]", st.Error
-		default:
-			style = lipgloss.NewStyle()
 		}
 		gate := ""
 		if len(step.Requires) > 0 {
