@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +17,10 @@ import (
 	"github.com/icconsole/ic/cli"
 	"github.com/icconsole/ic/internal/lightclienttest"
 )
+
+// update rewrites the files that "cmp stdout FILE" compares against in the
+// scripts (go test . -run TestScripts/NAME -update); read the diff.
+var update = flag.Bool("update", false, "rewrite the expected output files in testdata/script")
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
@@ -36,6 +41,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
+		UpdateScripts:       *update,
 		Setup: func(env *testscript.Env) error {
 			work := env.WorkDir
 			env.Setenv("HOME", work+"/home")

@@ -35,7 +35,11 @@ func (p StateChange) check(r *rules) (Payload, error) {
 		return nil, refuse("%s cannot move from %s to %s: the policy of book %s allows only %s", st.Short(), st.State, p.To, st.Book, nextStates(pol, st.State))
 	}
 	if p.To == pol.ClosingState() && len(st.Missing) > 0 {
-		return nil, refuse("%s (%s) cannot close yet: the timeline has no %s. \"Seems fine now\" is not a criterion", st.Short(), st.Severity, strings.Join(st.Missing, "; no "))
+		sev := st.Severity
+		if st.WorstSeverity != st.Severity {
+			sev = fmt.Sprintf("%s, earlier %s, whose requirements apply", st.Severity, st.WorstSeverity)
+		}
+		return nil, refuse("%s (%s) cannot close yet: the timeline has no %s. \"Seems fine now\" is not a criterion", st.Short(), sev, strings.Join(st.Missing, "; no "))
 	}
 	var err error
 	if p.Reason, err = cleanText("reason", p.Reason, MaxTextBytes, false); err != nil {

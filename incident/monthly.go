@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/icconsole/ic/runbook"
+
 	"github.com/icconsole/ic/store"
 )
 
@@ -32,10 +34,11 @@ type Monthly struct {
 	Book          string           `json:"book,omitempty"`
 	Incidents     int              `json:"incidents"`
 	Drills        int              `json:"drills"`
-	BySeverity    []SeverityCount  `json:"by_severity"`
+	BySeverity    []SeverityCount  `json:"by_worst_severity"`
 	TimeToContain Durations        `json:"time_to_contain"`
 	TimeToClose   Durations        `json:"time_to_close"`
 	OverCadence   []CadenceMiss    `json:"over_update_cadence"`
+	Downgrades    []Downgrade      `json:"downgrades"`
 	OpenActions   []OpenAction     `json:"open_action_items"`
 	NoPostmortem  []IncidentRef    `json:"without_postmortem"`
 	Procedures    []ProcedureUse   `json:"procedures_used"`
@@ -66,6 +69,30 @@ type CadenceMiss struct {
 	Cadence  string  `json:"cadence"`
 	Misses   int     `json:"misses"`
 	WorstS   float64 `json:"worst_overrun_seconds"`
+}
+
+// Downgrade is a severity change to a milder level, with its reason: the
+// review shows them, since a downgrade changes what closing requires only
+// if the policy says so.
+type Downgrade struct {
+	Incident string    `json:"incident"`
+	Seq      int64     `json:"seq"`
+	At       time.Time `json:"at"`
+	From     string    `json:"from"`
+	To       string    `json:"to"`
+	Reason   string    `json:"reason"`
+}
+
+// downgrades lists an incident's changes to a milder severity.
+func downgrades(st Status, pol *runbook.Policy) []Downgrade {
+	var out []Downgrade
+	for i := 1; i < len(st.Severities); i++ {
+		from, to := st.Severities[i-1], st.Severities[i]
+		if pol.Rank(to.Severity) > pol.Rank(from.Severity) {
+			out = append(out, Downgrade{Incident: st.Short(), Seq: to.Seq, At: to.From, From: from.Severity, To: to.Severity, Reason: to.Reason})
+		}
+	}
+	return out
 }
 
 // OpenAction is an action item not yet done.
@@ -116,7 +143,7 @@ func (s *Service) monthlyFromLedger(ctx context.Context, in MonthlyInput) (*Mont
 		in.Now = s.Now()
 	}
 	rep := &Monthly{Month: start.Format("2006-01"), Book: in.Book, Generated: in.Now, BySeverity: []SeverityCount{},
-		OverCadence: []CadenceMiss{}, OpenActions: []OpenAction{}, NoPostmortem: []IncidentRef{}, Procedures: []ProcedureUse{},
+		OverCadence: []CadenceMiss{}, Downgrades: []Downgrade{}, OpenActions: []OpenAction{}, NoPostmortem: []IncidentRef{}, Procedures: []ProcedureUse{},
 		Stale: []StaleProcedure{}, Routine: RoutineRunCounts{MissingDates: []string{}}}
 	ids, err := s.db.IncidentsDeclared(ctx, start, end, in.Book)
 	if err != nil {
@@ -163,7 +190,7 @@ func (s *Service) monthlyFromLedger(ctx context.Context, in MonthlyInput) (*Mont
 			continue
 		}
 		rep.Incidents++
-		sevCount[st.Severity]++
+		sevCount[st.WorstSeverity]++ // a downgraded SEV-1 was a SEV-1 incident
 		if f.contain > 0 {
 			contain, containRef = append(contain, f.contain), append(containRef, st.Short())
 		}
@@ -173,6 +200,7 @@ func (s *Service) monthlyFromLedger(ctx context.Context, in MonthlyInput) (*Mont
 		if f.miss != nil {
 			rep.OverCadence = append(rep.OverCadence, *f.miss)
 		}
+		rep.Downgrades = append(rep.Downgrades, f.downgrades...)
 		if !f.postmortem {
 			rep.NoPostmortem = append(rep.NoPostmortem, IncidentRef{Incident: st.Short(), Title: st.Title, Severity: st.Severity, State: st.State})
 		}
@@ -218,6 +246,7 @@ type incidentFacts struct {
 	status         Status
 	contain, close time.Duration
 	miss           *CadenceMiss
+	downgrades     []Downgrade
 	postmortem     bool
 	actions        []OpenAction
 	procedures     []string
@@ -268,7 +297,8 @@ func (s *Service) gatherFacts(ctx context.Context, id string, in MonthlyInput) (
 		f.close = closedAt.Sub(st.DeclaredAt)
 	}
 	if hasPolicy {
-		f.miss = cadenceMisses(st, pol.UpdateCadence(st.Severity), updates, closedAt, in.Now)
+		f.miss = cadenceMisses(st, pol.UpdateCadence, updates, closedAt, in.Now)
+		f.downgrades = downgrades(st, pol)
 	}
 	latest, err := s.db.LatestSeqs(ctx, id)
 	if err != nil {
@@ -283,28 +313,72 @@ func (s *Service) gatherFacts(ctx context.Context, id string, in MonthlyInput) (
 }
 
 // cadenceMisses measures each gap between status updates (from the
-// declaration, until closed or now) against the cadence.
-func cadenceMisses(st Status, cadence time.Duration, updates []time.Time, closedAt, now time.Time) *CadenceMiss {
-	if cadence <= 0 {
-		return nil
-	}
+// declaration, until closed or now) against the cadence of the severity in
+// force at each moment: a downgraded incident is judged by the cadence it
+// had while it was worse, not by its final severity.
+func cadenceMisses(st Status, cadence func(severity string) time.Duration, updates []time.Time, closedAt, now time.Time) *CadenceMiss {
 	until := now
 	if !closedAt.IsZero() {
 		until = closedAt
 	}
 	marks := append([]time.Time{st.DeclaredAt}, updates...)
 	marks = append(marks, until)
-	miss := CadenceMiss{Incident: st.Short(), Severity: st.Severity, Cadence: human(cadence.Seconds())}
+	miss := CadenceMiss{Incident: st.Short()}
+	var worst time.Duration
 	for i := 1; i < len(marks); i++ {
-		if gap := marks[i].Sub(marks[i-1]); gap > cadence {
-			miss.Misses++
-			miss.WorstS = max(miss.WorstS, (gap - cadence).Seconds())
+		from, to := marks[i-1], marks[i]
+		over, sev := gapOverrun(st.Severities, cadence, from, to)
+		if over <= 0 {
+			continue
+		}
+		miss.Misses++
+		if over > worst {
+			worst, miss.Severity, miss.Cadence = over, sev, human(cadence(sev).Seconds())
 		}
 	}
 	if miss.Misses == 0 {
 		return nil
 	}
+	miss.WorstS = worst.Seconds()
 	return &miss
+}
+
+// gapOverrun is how long past its due time a gap without status updates
+// ran, from an update (or the declaration) at from until to: each severity
+// period inside the gap is due at from + its cadence. It returns the
+// largest overrun and the severity it was measured against.
+func gapOverrun(history []SeverityPeriod, cadence func(string) time.Duration, from, to time.Time) (time.Duration, string) {
+	var worst time.Duration
+	var sev string
+	for i, p := range history {
+		start, end := p.From, to
+		if i+1 < len(history) {
+			end = history[i+1].From
+		}
+		start, end = maxTime(start, from), minTime(end, to)
+		c := cadence(p.Severity)
+		if c <= 0 || !end.After(start) {
+			continue
+		}
+		if over := end.Sub(from.Add(c)); over > worst {
+			worst, sev = over, p.Severity
+		}
+	}
+	return worst, sev
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 func (s *Service) openActions(ctx context.Context, st Status, now time.Time, out *[]OpenAction) error {
@@ -395,7 +469,7 @@ func (r *Monthly) WriteMarkdown(w io.Writer) error {
 	p("Computed from the ledger at %s. Drills are counted apart and left out of every figure below.\n\n", r.Generated.Format("2006-01-02 15:04 UTC"))
 	p("## Incidents\n\n%d incident(s), %d drill(s).\n\n", r.Incidents, r.Drills)
 	if len(r.BySeverity) > 0 {
-		p("| severity | incidents |\n|---|---|\n")
+		p("| worst severity | incidents |\n|---|---|\n")
 		for _, s := range r.BySeverity {
 			p("| %s | %d |\n", s.Severity, s.Count)
 		}
@@ -418,6 +492,15 @@ func (r *Monthly) WriteMarkdown(w io.Writer) error {
 		p("| incident | severity | cadence | late updates | worst overrun |\n|---|---|---|---|---|\n")
 		for _, c := range r.OverCadence {
 			p("| %s | %s | %s | %d | %s |\n", c.Incident, c.Severity, c.Cadence, c.Misses, human(c.WorstS))
+		}
+	}
+	p("\n## Downgrades\n\n")
+	if len(r.Downgrades) == 0 {
+		p("None.\n")
+	} else {
+		p("| incident | # | when (UTC) | from | to | reason |\n|---|---|---|---|---|---|\n")
+		for _, d := range r.Downgrades {
+			p("| %s | %d | %s | %s | %s | %s |\n", d.Incident, d.Seq, d.At.Format("2006-01-02 15:04"), d.From, d.To, cell(d.Reason))
 		}
 	}
 	p("\n## Open action items\n\n")

@@ -9,24 +9,39 @@ import (
 	"strings"
 	"time"
 
+	"github.com/icconsole/ic/runbook"
 	"github.com/icconsole/ic/store"
 )
 
 // Status is an incident's current standing, derived from its timeline.
 type Status struct {
 	store.Incident
-	Severity string    `json:"severity"`
-	State    string    `json:"state"`
-	Closed   bool      `json:"closed"`
-	Events   int64     `json:"events"`
-	HeadHash string    `json:"head_hash"`
-	LastAt   time.Time `json:"last_event_at"`
+	Severity string `json:"severity"`
+	// WorstSeverity is the worst severity the incident ever had: its close
+	// requirements apply, so a downgrade does not dodge them.
+	WorstSeverity string `json:"worst_severity"`
+	// Severities is the severity history, oldest first.
+	Severities []SeverityPeriod `json:"severity_history"`
+	State      string           `json:"state"`
+	Closed     bool             `json:"closed"`
+	Events     int64            `json:"events"`
+	HeadHash   string           `json:"head_hash"`
+	LastAt     time.Time        `json:"last_event_at"`
 	// LastUpdate is the last status update (or the declaration).
 	LastUpdate time.Time `json:"last_update"`
 	// UpdateDue is when the next status update is due (zero: none due).
 	UpdateDue time.Time `json:"update_due,omitzero"`
 	// Missing lists the close requirements the timeline does not yet hold.
 	Missing []string `json:"missing_before_close"`
+}
+
+// SeverityPeriod is a severity in force from a time on: the declaration,
+// then each change.
+type SeverityPeriod struct {
+	Severity string    `json:"severity"`
+	From     time.Time `json:"from"`
+	Seq      int64     `json:"seq"`
+	Reason   string    `json:"reason,omitempty"`
 }
 
 // Overdue reports whether a status update is overdue at now.
@@ -67,13 +82,22 @@ func (s *Service) Status(ctx context.Context, id string) (Status, error) {
 		return st, fmt.Errorf("%s: declaration: %w", inc.Short(), err)
 	}
 	st.Severity, st.State = dp.Severity, dp.State
-	if seq, ok := latest[(SeverityChange{}).Kind()]; ok {
-		var p SeverityChange
-		if _, err := read(seq, &p); err != nil {
+	st.Severities = []SeverityPeriod{{Severity: dp.Severity, From: inc.DeclaredAt, Seq: 1}}
+	if _, ok := latest[(SeverityChange{}).Kind()]; ok {
+		err := s.Timeline(ctx, Range{Incident: id, Types: []string{(SeverityChange{}).Kind()}}, func(e Entry) error {
+			p, ok := e.Payload.(SeverityChange)
+			if !ok {
+				return fmt.Errorf("%s seq %d (%s): payload is not readable", inc.Short(), e.Seq, e.Type)
+			}
+			st.Severities = append(st.Severities, SeverityPeriod{Severity: p.To, From: e.Time, Seq: e.Seq, Reason: p.Reason})
+			return nil
+		})
+		if err != nil {
 			return st, err
 		}
-		st.Severity = p.To
+		st.Severity = st.Severities[len(st.Severities)-1].Severity
 	}
+	st.WorstSeverity = st.Severity
 	if seq, ok := latest[(StateChange{}).Kind()]; ok {
 		var p StateChange
 		if _, err := read(seq, &p); err != nil {
@@ -99,6 +123,7 @@ func (s *Service) Status(ctx context.Context, id string) (Status, error) {
 		return st, nil // the rules are unknown; report what the record says
 	}
 	pol := b.Policy
+	st.WorstSeverity = worstSeverity(pol, st.Severities)
 	st.Closed = pol.IsClosed(st.State)
 	if st.Kind == KindRoutine {
 		return st, nil // a routine run has no status cadence and no close requirements
@@ -106,7 +131,7 @@ func (s *Service) Status(ctx context.Context, id string) (Status, error) {
 	if c := pol.UpdateCadence(st.Severity); c > 0 && !st.Closed {
 		st.UpdateDue = st.LastUpdate.Add(c)
 	}
-	reqs := pol.CloseRequirements(st.Severity)
+	reqs := pol.CloseRequirements(st.WorstSeverity)
 	names := make([]string, 0, len(reqs))
 	for name := range reqs {
 		names = append(names, name)
@@ -149,4 +174,28 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Status, error) {
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+// worstSeverity is the worst of the severities an incident has had, by the
+// policy's order (a level the policy does not know counts as mildest).
+func worstSeverity(pol *runbook.Policy, history []SeverityPeriod) string {
+	worst := history[0].Severity
+	for _, p := range history[1:] {
+		if r := pol.Rank(p.Severity); r >= 0 && (pol.Rank(worst) < 0 || r < pol.Rank(worst)) {
+			worst = p.Severity
+		}
+	}
+	return worst
+}
+
+// severityAt is the severity in force at t.
+func severityAt(history []SeverityPeriod, t time.Time) string {
+	sev := history[0].Severity
+	for _, p := range history[1:] {
+		if p.From.After(t) {
+			break
+		}
+		sev = p.Severity
+	}
+	return sev
 }
