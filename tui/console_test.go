@@ -376,12 +376,17 @@ func TestMonthlyReviewInTheConsole(t *testing.T) {
 	m = drive(t, m, loadReviewList(context.Background(), opts.Service)())
 	m = drive(t, m, keys("m")...)
 	view := m.View()
-	for _, want := range []string{"Monthly review 2026-11", "2 incident(s), 1 drill(s)", "without a postmortem"} {
+	for _, want := range []string{"Monthly review 2026-11", "2 incident(s), 1 drill(s)", "Downgrades"} {
 		if !strings.Contains(view, want) {
 			t.Errorf("monthly review lacks %q:\n%s", want, view)
 		}
 	}
 	checkFits(t, view, 120, 40)
+	// The rest of the report is a page down.
+	m = drive(t, m, tea.KeyMsg{Type: tea.KeyPgDown})
+	if view := m.View(); !strings.Contains(view, "without a postmortem") {
+		t.Errorf("monthly review, a page down, lacks the incidents without a postmortem:\n%s", view)
+	}
 }
 
 func TestReviewTimelineFilters(t *testing.T) {
