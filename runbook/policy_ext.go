@@ -66,6 +66,7 @@ type AuditTrail struct {
 	FromSeverity string           `yaml:"from_severity"`
 	Items        []AuditTrailItem `yaml:"items"`
 	Line         int              `yaml:"-"`
+	fromLine     int
 }
 
 // AuditTrailItem is one thing the record must hold. SatisfiedBy lists the
@@ -192,7 +193,10 @@ func recordExtraLines(root *yaml.Node, p *Policy) {
 		}
 	}
 	if n := mappingValue(top, "audit_trail"); n != nil && p.AuditTrail != nil {
-		p.AuditTrail.Line = n.Line
+		p.AuditTrail.Line, p.AuditTrail.fromLine = n.Line, n.Line
+		if f := mappingValue(n, "from_severity"); f != nil {
+			p.AuditTrail.fromLine = f.Line
+		}
 		for i, c := range nodeContent(mappingValue(n, "items")) {
 			if i < len(p.AuditTrail.Items) {
 				p.AuditTrail.Items[i].Line = c.Line
@@ -259,7 +263,7 @@ func (p *Policy) validateExtras(path string) []Problem {
 	}
 	if t := p.AuditTrail; t != nil {
 		if t.FromSeverity != "" && !p.KnownSeverity(t.FromSeverity) {
-			bad(t.Line, "audit_trail from_severity %q is not one of the severities (%s)", t.FromSeverity, strings.Join(p.SeverityIDs(), ", "))
+			bad(t.fromLine, "audit_trail from_severity %q is not one of the severities (%s)", t.FromSeverity, strings.Join(p.SeverityIDs(), ", "))
 		}
 		if len(t.Items) == 0 {
 			bad(t.Line, "audit_trail has no items")

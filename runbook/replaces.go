@@ -2,6 +2,7 @@ package runbook
 
 import (
 	"fmt"
+	"io/fs"
 	"regexp"
 	"slices"
 	"strings"
@@ -204,4 +205,13 @@ func (c *Catalog) Replaced(id string) []Replacement {
 		out = append(out, r.Replacement)
 	}
 	return out
+}
+
+// FindResolved loads the books under fsys and resolves a citation of id
+// at version (0: none) as Catalog.Resolve does, for `ic runbook show` of an
+// id that may have moved. probs are the problems met loading the books.
+func FindResolved(fsys fs.FS, label, id string, version int) (p *Procedure, note string, ok bool, probs []Problem) {
+	c, probs := Load(fsys, label)
+	p, note, ok = c.Resolve(id, version)
+	return p, note, ok, probs
 }
