@@ -88,6 +88,10 @@ func (c *Catalog) checkReferences() []Problem {
 		}
 		v := newVocabulary(pol, stateBooks)
 		for _, p := range b.Procedures {
+			linked := map[int][]string{} // links are checked by index already
+			for _, l := range p.Links {
+				linked[l.Line] = append(linked[l.Line], l.Target)
+			}
 			forTextLines(p, func(line int, text string) {
 				seen := map[string]bool{}
 				report := func(key, format string, args ...any) {
@@ -97,7 +101,7 @@ func (c *Catalog) checkReferences() []Problem {
 					}
 				}
 				for _, id := range procedureRef.FindAllString(text, -1) {
-					if families[idFamily(id)] && !known(id) {
+					if families[idFamily(id)] && !known(id) && !slices.Contains(linked[line], id) {
 						report(id, "cross-reference to %s, which is not a procedure of the books, an old id one of them replaces, or an external procedure of a book.yaml", id)
 					}
 				}
