@@ -1,7 +1,6 @@
 package runbook
 
 import (
-	"bytes"
 	"fmt"
 	"regexp"
 	"slices"
@@ -16,13 +15,8 @@ import (
 // does not define. Each is reported as path:line: message.
 
 var (
-	// procedureRef is an id of the form FAMILY-...-NNN (O-105,
-	// RB-CONSENSUS-001); only families that name procedures are checked.
-	procedureRef = regexp.MustCompile(`\b[A-Z][A-Z0-9]*(?:-[A-Z][A-Z0-9]*)*-[0-9]+\b`)
 	// sectionRef is "§N" with an optional document id before it ("AZ-015 §24").
 	sectionRef = regexp.MustCompile(`(?:\b([A-Z][A-Z0-9]*-[0-9]+)\s+)?§\s?([0-9]+)`)
-	// capsWord is a word in capitals that may name a state, class or term.
-	capsWord = regexp.MustCompile(`\b[A-Z][A-Z0-9_]*[A-Z0-9]\b`)
 )
 
 // checkAgainstPolicy checks what a procedure names in its front matter
@@ -50,7 +44,6 @@ func idFamily(id string) string {
 // checkReferences runs the text checks over every procedure of the catalog.
 func (c *Catalog) checkReferences() []Problem {
 	var probs []Problem
-	c.external = map[string]ExternalProcedure{}
 	families := map[string]bool{}
 	sources := map[string]int{}
 	stateBooks := map[string][]string{}
@@ -62,7 +55,6 @@ func (c *Catalog) checkReferences() []Problem {
 	}
 	for _, b := range c.books {
 		for _, e := range b.Policy.External {
-			c.external[e.ID] = e
 			families[idFamily(e.ID)] = true
 		}
 		if s := b.Policy.Source; s != nil && s.ID != "" && s.Sections > 0 {
@@ -80,10 +72,10 @@ func (c *Catalog) checkReferences() []Problem {
 	}
 	for _, b := range c.books {
 		pol := b.Policy
-		for _, ic := range pol.IncidentClasses {
-			if ic.Runbook != "" && !slices.ContainsFunc(b.Procedures, func(p *Procedure) bool { return p.ID == ic.Runbook }) {
-				probs = append(probs, Problem{Path: b.PolicyPath, Line: ic.Line, Msg: fmt.Sprintf(
-					"incident class %s names runbook %s, which is not a procedure of this book", ic.ID, ic.Runbook)})
+		for _, cls := range pol.IncidentClasses {
+			if cls.Runbook != "" && !slices.ContainsFunc(b.Procedures, func(p *Procedure) bool { return p.ID == cls.Runbook }) {
+				probs = append(probs, Problem{Path: b.PolicyPath, Line: cls.Line, Msg: fmt.Sprintf(
+					"incident class %s names runbook %s, which is not a procedure of this book", cls.ID, cls.Runbook)})
 			}
 		}
 		v := newVocabulary(pol, stateBooks)
@@ -93,44 +85,47 @@ func (c *Catalog) checkReferences() []Problem {
 				linked[l.Line] = append(linked[l.Line], l.Target)
 			}
 			forTextLines(p, func(line int, text string) {
-				seen := map[string]bool{}
+				var seen map[string]bool // one problem per word and line
 				report := func(key, format string, args ...any) {
+					if seen == nil {
+						seen = map[string]bool{}
+					}
 					if !seen[key] {
 						seen[key] = true
 						probs = append(probs, Problem{Path: p.Path, Line: line, Msg: fmt.Sprintf(format, args...)})
 					}
 				}
-				for _, id := range procedureRef.FindAllString(text, -1) {
+				forProcedureRefs(text, func(id string) {
 					if families[idFamily(id)] && !known(id) && !slices.Contains(linked[line], id) {
 						report(id, "cross-reference to %s, which is not a procedure of the books, an old id one of them replaces, or an external procedure of a book.yaml", id)
 					}
-				}
-				for _, m := range sectionRef.FindAllStringSubmatch(text, -1) {
-					src := m[1]
-					if src == "" && pol.Source != nil {
-						src = pol.Source.ID
+				})
+				// The cheap tests before the patterns keep lint fast: most
+				// lines hold no § and no severity.
+				if strings.Contains(text, "§") {
+					for _, m := range sectionRef.FindAllStringSubmatch(text, -1) {
+						src := m[1]
+						if src == "" && pol.Source != nil {
+							src = pol.Source.ID
+						}
+						n, _ := strconv.Atoi(m[2])
+						if max, ok := sources[src]; ok && (n < 1 || n > max) {
+							report(src+"§"+m[2], "%s §%d: %s has sections §1..§%d", src, n, src, max)
+						}
 					}
-					n, _ := strconv.Atoi(m[2])
-					if max, ok := sources[src]; ok && (n < 1 || n > max) {
-						report(src+"§"+m[2], "%s §%d: %s has sections §1..§%d", src, n, src, max)
-					}
 				}
-				if v.severityFind != nil {
+				if v.severityFind != nil && v.mayHoldSeverity(text) {
 					for _, w := range v.severityFind.FindAllString(text, -1) {
 						if msg := v.checkSeverity(w); msg != "" {
 							report(w, "%s", msg)
 						}
 					}
 				}
-				for _, ix := range capsWord.FindAllStringIndex(text, -1) {
-					w := text[ix[0]:ix[1]]
-					if partOfID(text, ix[0], ix[1]) {
-						continue // TRIAGE in RB-TRIAGE-001
-					}
+				forCapsWords(text, func(w string) {
 					if msg := v.check(w); msg != "" {
 						report(w, "%s", msg)
 					}
-				}
+				})
 			})
 		}
 	}
@@ -141,8 +136,11 @@ func (c *Catalog) checkReferences() []Problem {
 // procedure's body outside fenced code blocks (commands are not prose).
 func forTextLines(p *Procedure, fn func(line int, text string)) {
 	fence := ""
-	for i, raw := range bytes.Split(p.Body, []byte("\n")) {
-		l := strings.TrimSpace(string(raw))
+	rest := string(p.Body)
+	for i := 0; rest != ""; i++ {
+		var raw string
+		raw, rest, _ = strings.Cut(rest, "\n")
+		l := strings.TrimSpace(raw)
 		if fence != "" {
 			if strings.HasPrefix(l, fence) {
 				fence = ""
@@ -153,14 +151,119 @@ func forTextLines(p *Procedure, fn func(line int, text string)) {
 			fence = l[:3]
 			continue
 		}
-		fn(p.bodyLine+i, string(raw))
+		fn(p.bodyLine+i, raw)
 	}
 }
 
-// partOfID reports whether text[start:end] is joined to its neighbours
-// by a hyphen, as a segment of an id such as RB-TRIAGE-001.
-func partOfID(text string, start, end int) bool {
-	return (start > 0 && text[start-1] == '-') || (end < len(text) && text[end] == '-')
+// forCapsWords calls fn with each word in capitals (a letter first, then
+// capitals, digits or underscores, ending in a capital or digit) that may
+// name a state, class or term. Words joined to a neighbour by a hyphen are
+// segments of an id (TRIAGE in RB-TRIAGE-001) and are skipped.
+func forCapsWords(text string, fn func(w string)) {
+	wordByte := func(c byte) bool {
+		return c == '_' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
+	}
+	for i := 0; i < len(text); {
+		if !wordByte(text[i]) {
+			i++
+			continue
+		}
+		j := i
+		caps := true
+		for j < len(text) && wordByte(text[j]) {
+			c := text[j]
+			if !(c == '_' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z') {
+				caps = false
+			}
+			j++
+		}
+		last := text[j-1]
+		if caps && j-i >= 2 && text[i] >= 'A' && text[i] <= 'Z' && last != '_' &&
+			(i == 0 || text[i-1] != '-') && (j == len(text) || text[j] != '-') {
+			fn(text[i:j])
+		}
+		i = j
+	}
+}
+
+// forProcedureRefs calls fn with each word of text shaped like a
+// procedure id: segments in capitals and digits, each starting with a
+// capital, joined by hyphens and ending in a hyphen and digits (O-105,
+// RB-CONSENSUS-001). Only ids of families that name procedures are
+// checked by the caller; E-301 or AZ-015 pass through. It scans by hand
+// because a regular expression over every line was most of lint's time.
+func forProcedureRefs(text string, fn func(id string)) {
+	isWord := func(c byte) bool {
+		return c == '_' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
+	}
+	capsSeg := func(seg string) bool {
+		if seg == "" || seg[0] < 'A' || seg[0] > 'Z' {
+			return false
+		}
+		for i := 1; i < len(seg); i++ {
+			if c := seg[i]; !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+				return false
+			}
+		}
+		return true
+	}
+	digitSeg := func(seg string) bool {
+		if seg == "" {
+			return false
+		}
+		for i := 0; i < len(seg); i++ {
+			if seg[i] < '0' || seg[i] > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	for i := 0; i < len(text); {
+		if !isWord(text[i]) && text[i] != '-' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(text) && (isWord(text[j]) || text[j] == '-') {
+			j++
+		}
+		if strings.IndexByte(text[i:j], '-') < 0 {
+			i = j
+			continue // an id has a hyphen
+		}
+		segs := strings.Split(text[i:j], "-")
+		for a := 0; a < len(segs); {
+			b := a
+			for b < len(segs) && capsSeg(segs[b]) {
+				b++
+			}
+			if b > a && b < len(segs) && digitSeg(segs[b]) {
+				fn(strings.Join(segs[a:b+1], "-"))
+				a = b + 1
+				continue
+			}
+			a++
+		}
+		i = j
+	}
+}
+
+// mayHoldSeverity reports whether text holds one of the book's severity
+// prefixes followed by a digit.
+func (v *vocabulary) mayHoldSeverity(text string) bool {
+	for _, p := range v.severityPrefixes {
+		for off := 0; ; {
+			i := strings.Index(text[off:], p)
+			if i < 0 {
+				break
+			}
+			if k := off + i + len(p); k < len(text) && text[k] >= '0' && text[k] <= '9' {
+				return true
+			}
+			off += i + 1
+		}
+	}
+	return false
 }
 
 // vocabulary is what one book's text may name in capitals.
@@ -169,7 +272,8 @@ type vocabulary struct {
 	// severityFind finds words shaped like the book's severity ids
 	// (SEV_3_HIGH: SEV_, digits, _WORDs; SEV-1: SEV-, digits); nil when
 	// the ids have no digits.
-	severityFind *regexp.Regexp
+	severityFind     *regexp.Regexp
+	severityPrefixes []string
 	// prefixed maps a prefix shared by all ids of a list ("INC_", "RP_")
 	// to the list's name and ids.
 	prefixed   map[string]termList
@@ -206,6 +310,7 @@ func newVocabulary(pol *Policy, stateBooks map[string][]string) *vocabulary {
 		if suffixed {
 			suffix = `(?:_[A-Z][A-Z0-9]*)*`
 		}
+		v.severityPrefixes = prefixes
 		v.severityFind = regexp.MustCompile(`\b(?:` + strings.Join(alt, "|") + `)[0-9]{1,2}` + suffix + `\b`)
 	}
 	lists := []termList{{"incident classes", pol.IncidentClassIDs()}}
@@ -304,7 +409,7 @@ func (v *vocabulary) stateLike(w string) bool {
 		if len(s) > 6 {
 			max = 2
 		}
-		if editDistance(w, s) <= max {
+		if d := len(w) - len(s); d <= max && -d <= max && editDistance(w, s) <= max {
 			return true
 		}
 		if head, _, ok := strings.Cut(s, "_"); ok && strings.HasPrefix(w, head+"_") {

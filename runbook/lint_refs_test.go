@@ -3,10 +3,13 @@ package runbook
 import (
 	"encoding/json"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/icconsole/ic/docs"
 )
 
 // TestLintFixture pins every problem of the books in testdata/lint, each
@@ -276,5 +279,55 @@ func TestPolicyExtrasProblems(t *testing.T) {
 	}
 	if _, ok := p.CurrentSeverity("SEV_2_MEDIUM"); ok {
 		t.Error("CurrentSeverity accepted an unknown id")
+	}
+}
+
+// TestScannersMatchTheirPatterns: lint scans words by hand for speed; the
+// hand scanners must find what these regular expressions find, on samples
+// and on every line of the shipped books.
+func TestScannersMatchTheirPatterns(t *testing.T) {
+	procRef := regexp.MustCompile(`\b[A-Z][A-Z0-9]*(?:-[A-Z][A-Z0-9]*)*-[0-9]+\b`)
+	capsWord := regexp.MustCompile(`\b[A-Z][A-Z0-9_]*[A-Z0-9]\b`)
+	lines := []string{
+		"See O-105, RB-CONSENSUS-001's steps, O-101..O-108 and (O-107.md).",
+		"E-301 K-002 AZ-015 §24 SEV-1 SEV_2_MEDIUM INC_* RP_HALT_SCOPED x-O-105 O-105-x o-105 O-1NN",
+		"RB-TRIAGE-001 TRIAGE-x x-DETECTED STABILISED Paxiom MUST _A A_ é-O-1 A1-2 1A-3 éDETECTED ÉO-105",
+	}
+	cat := shipped(t)
+	for _, p := range cat.Filter(Filter{}) {
+		forTextLines(p, func(_ int, text string) { lines = append(lines, text) })
+	}
+	for _, l := range lines {
+		var refs []string
+		forProcedureRefs(l, func(id string) { refs = append(refs, id) })
+		if want := procRef.FindAllString(l, -1); !slices.Equal(refs, want) {
+			t.Errorf("%q: ids %q, pattern finds %q", l, refs, want)
+		}
+		var words []string
+		forCapsWords(l, func(w string) { words = append(words, w) })
+		var want []string
+		for _, ix := range capsWord.FindAllStringIndex(l, -1) {
+			if (ix[0] == 0 || l[ix[0]-1] != '-') && (ix[1] == len(l) || l[ix[1]] != '-') {
+				want = append(want, l[ix[0]:ix[1]])
+			}
+		}
+		if !slices.Equal(words, want) {
+			t.Errorf("%q: words %q, pattern finds %q", l, words, want)
+		}
+	}
+}
+
+// BenchmarkLintText measures the text checks alone (cross-references,
+// sections, severities, states, classes) over the shipped books.
+func BenchmarkLintText(b *testing.B) {
+	c, probs := Load(docs.Runbooks(), "")
+	if len(probs) > 0 {
+		b.Fatal(probs)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if probs := c.checkReferences(); len(probs) > 0 {
+			b.Fatal(probs)
+		}
 	}
 }

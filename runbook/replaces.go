@@ -86,12 +86,18 @@ type replacedBy struct {
 	proc *Procedure
 }
 
-// indexReplacements builds the old-id lookup and reports citations that
-// two procedures claim, or that a current procedure also answers to.
+// indexReplacements builds the lookups of ids that are not (or no longer)
+// procedure ids: old ids from replaces entries, and the external procedures
+// of each book's policy. It reports citations that two procedures claim, or
+// that a current procedure also answers to.
 func (c *Catalog) indexReplacements() []Problem {
 	var probs []Problem
 	c.replaced = map[string][]replacedBy{}
+	c.external = map[string]ExternalProcedure{}
 	for _, b := range c.books {
+		for _, e := range b.Policy.External {
+			c.external[e.ID] = e
+		}
 		for _, p := range b.Procedures {
 			for _, r := range p.Replaces {
 				for _, prev := range c.replaced[r.ID] {
