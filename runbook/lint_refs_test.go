@@ -138,7 +138,7 @@ func TestResolveRenumbered(t *testing.T) {
 		{"R-104", 0, oldHash, "R-105", "R-104 v2 is now R-105 (Key compromise); R-104 is now AO process not answering"},
 		{"R-104", 3, oldHash, "R-105", "R-104 v2 is now R-105 (Key compromise); R-104 is now AO process not answering"},
 		{"R-104", 0, "", "R-104", "R-104 is now AO process not answering; the procedure cited as R-104 v2 is now R-105 (Key compromise)"},
-		{"R-104", 7, "", "R-104", "R-104 v7 is not in the books; this is v3; R-104 is now AO process not answering; the procedure cited as R-104 v2 is now R-105 (Key compromise)"},
+		{"R-104", 7, "", "R-104", "the books hold R-104 v3, not the v7 cited; R-104 is now AO process not answering; the procedure cited as R-104 v2 is now R-105 (Key compromise)"},
 		{"R-106", 1, "", "R-104", "R-106 v1 is now R-104 (AO process not answering)"},
 		{"R-106", 0, "", "R-104", "R-106 is now R-104 (AO process not answering)"},
 		{"R-050", 4, "", "R-105", "R-050 is now R-105 (Key compromise)"},

@@ -158,7 +158,7 @@ func (c *Catalog) ResolveCited(id string, version int, hash string) (p *Procedur
 	if hasCur {
 		var notes []string
 		if version > 0 {
-			notes = append(notes, fmt.Sprintf("%s v%d is not in the books; this is v%d", id, version, cur.Version))
+			notes = append(notes, fmt.Sprintf("the books hold %s v%[3]d, not the v%[2]d cited", id, version, cur.Version))
 		}
 		if len(moved) > 0 {
 			notes = append(notes, fmt.Sprintf("%s is now %s", id, cur.Title))
