@@ -147,10 +147,10 @@ func TestLibraryAndReaderAt80x24(t *testing.T) {
 
 func TestFilterAsYouType(t *testing.T) {
 	m := tea.Model(New(Options{Catalog: shippedCatalog(t), Theme: render.PlainTheme, after: noTicks}))
-	m = drive(t, m, append([]tea.Msg{size(120, 40)}, keys("/settlement wallet")...)...)
+	m = drive(t, m, append([]tea.Msg{size(120, 40)}, keys("/wallet leaking unexplained")...)...)
 	view := m.View()
 	if !strings.Contains(view, "O-103") || strings.Contains(view, "O-020  First") {
-		t.Errorf("filter 'settlement wallet' should keep O-103 only:\n%s", view)
+		t.Errorf("filter 'wallet leaking unexplained' should keep O-103 only:\n%s", view)
 	}
 }
 
@@ -199,8 +199,8 @@ func TestStepsPauseSkipAndGates(t *testing.T) {
 	m := declare(t, drive(t, New(opts), size(120, 40)), "payments down", "nnny")
 	m = drive(t, m, keys("x  ")...) // skip the pause, check steps 2 and 3
 	mm := m.(Model)
-	if d, total := mm.steps.progress(); d != 3 || total != 12 {
-		t.Errorf("progress %d/%d, want 3/12", d, total)
+	if d, total := mm.steps.progress(); d != 3 || total != 11 {
+		t.Errorf("progress %d/%d, want 3/11", d, total)
 	}
 	ev := events(t, opts.Service)
 	if ev[1].Type != (incident.StepSkipped{}).Kind() || !strings.Contains(ev[1].Line(), "pause skipped after 0s") {

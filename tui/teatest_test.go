@@ -83,7 +83,7 @@ func TestRespondGolden(t *testing.T) {
 				got = append(got, e.Type+": "+e.Line())
 			}
 			want := []string{
-				`declared: declared SEV-1 "payments API returning 500s" (OPEN, book ops) from O-020 v3`,
+				`declared: declared SEV-1 "payments API returning 500s" (OPEN, book ops) from O-020 v4`,
 				"step_skipped: skipped O-020 step 1 (pause skipped after 0s)",
 				"step_checked: ✓ O-020 step 2",
 				"step_checked: ✓ O-020 step 3",
