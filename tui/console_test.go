@@ -219,16 +219,17 @@ func TestStepsPauseSkipAndGates(t *testing.T) {
 		t.Errorf("skip with a reason not recorded")
 	}
 
-	// TPAF-001's irreversible step 6 waits for steps 3, 4 and 5.
+	// TPAF-001's irreversible step 18 (the external API, 4.3.5) waits for
+	// the consent (11), the ledger receipt (16) and its email (17).
 	tpaf, _ := opts.Catalog.Procedure("TPAF-001")
 	mm = m.(Model)
 	mm.show(tpaf)
 	mm.focus = readerPane
 	m = drive(t, mm, keys("L")...)
 	mm = m.(Model)
-	mm.steps.cursor = 5
+	mm.steps.cursor = 17
 	m = drive(t, mm, keys(" ")...)
-	if v := m.View(); !strings.Contains(v, "step 6 needs step(s) 3 4 5 done first") {
+	if v := m.View(); !strings.Contains(v, "step 18 needs step(s) 11 16 17 done first") {
 		t.Errorf("gated step not refused:\n%s", v)
 	}
 }
