@@ -25,6 +25,7 @@ import (
 
 	"github.com/icconsole/ic/docs"
 	"github.com/icconsole/ic/incident"
+	"github.com/icconsole/ic/internal/signers"
 	"github.com/icconsole/ic/internal/termsafe"
 	"github.com/icconsole/ic/runbook"
 )
@@ -79,7 +80,7 @@ type env struct {
 	stdoutFile *os.File
 
 	// Global flags; the environment fills what a flag leaves empty.
-	db, runbooks, actor string
+	db, runbooks, actor, allowedSigners string
 
 	catalog *runbook.Catalog
 	svc     *incident.Service
@@ -233,7 +234,14 @@ func (e *env) service() (*incident.Service, error) {
 		return nil, err
 	}
 	e.svc = svc
-	return svc, nil
+	if p := firstNonEmpty(e.allowedSigners, os.Getenv("IC_ALLOWED_SIGNERS")); p != "" {
+		allowed, err := signers.ReadAllowed(p)
+		if err != nil {
+			return nil, err
+		}
+		e.svc = svc.WithAllowedSigners(allowed)
+	}
+	return e.svc, nil
 }
 
 // incident opens the ledger and resolves an incident reference.
@@ -259,20 +267,36 @@ func (e *env) clock() func() time.Time {
 
 func (e *env) now() time.Time { return e.clock()().UTC() }
 
-// by is who acts: --actor, IC_ACTOR, or the login name.
+// by is who acts, and how that is known: the login name (identity
+// login), or a name given with --actor or IC_ACTOR that is not the login
+// name (identity asserted: a scribe transcribing for someone else, shown as
+// such everywhere).
 func (e *env) by() incident.Actor {
-	for _, name := range []string{e.actor, os.Getenv("IC_ACTOR")} {
-		if name != "" {
-			return incident.Actor{Name: name}
-		}
+	login := loginName()
+	if name := firstNonEmpty(e.actor, os.Getenv("IC_ACTOR")); name != "" && name != login {
+		return incident.Actor{Name: name, Via: incident.ViaAsserted}
 	}
+	return incident.Actor{Name: login, Via: incident.ViaLogin}
+}
+
+// loginName is the operating-system account running ic.
+func loginName() string {
 	if u, err := user.Current(); err == nil && u.Username != "" {
-		return incident.Actor{Name: u.Username}
+		return u.Username
 	}
 	if u := os.Getenv("USER"); u != "" {
-		return incident.Actor{Name: u}
+		return u
 	}
-	return incident.Actor{Name: "unknown"}
+	return "unknown"
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // stdoutTerminal reports whether stdout is an interactive terminal.

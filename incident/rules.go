@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/icconsole/ic/internal/termsafe"
@@ -35,6 +36,8 @@ type rules struct {
 	svc *Service
 	st  Status
 	pol *runbook.Policy
+	by  Actor     // who makes the entry
+	now time.Time // when it is made
 }
 
 // cleanText checks a text field and makes it safe to store: it must not be

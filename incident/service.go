@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/icconsole/ic/internal/signers"
 	"github.com/icconsole/ic/internal/termsafe"
 	"github.com/icconsole/ic/runbook"
 	"github.com/icconsole/ic/store"
@@ -40,6 +41,8 @@ type Service struct {
 	db    *store.DB
 	books *runbook.Catalog
 	now   func() time.Time
+	// allowed are the keys whose approvals count (nil: none configured).
+	allowed *signers.Allowed
 }
 
 // New returns a service over db and books; now is the clock (nil: the
@@ -66,6 +69,14 @@ func Open(ctx context.Context, path string, books *runbook.Catalog, now func() t
 func (s *Service) WithClock(now func() time.Time) *Service {
 	c := *s
 	c.now = now
+	return &c
+}
+
+// WithAllowedSigners returns a service that accepts approvals signed by
+// the keys in allowed (git's allowed-signers file).
+func (s *Service) WithAllowedSigners(allowed *signers.Allowed) *Service {
+	c := *s
+	c.allowed = allowed
 	return &c
 }
 
@@ -101,10 +112,23 @@ func (s *Service) Procedure(id string) (*runbook.Procedure, error) {
 	return p, nil
 }
 
-// Actor is who makes an entry.
+// Actor is who makes an entry, and how that was established.
 type Actor struct {
 	Name string
+	// Via says how the name was established: ViaLogin, ViaKey,
+	// ViaSession or ViaAsserted ("" counts as ViaLogin).
+	Via string
+	// Key is the SSH key fingerprint (SHA256:...) for ViaKey and ViaSession.
+	Key string
 }
+
+// How an actor's name was established.
+const (
+	ViaLogin    = "login"    // the operating-system account that ran ic
+	ViaKey      = "key"      // an SSH signature, checked against the allowed signers
+	ViaSession  = "session"  // an authenticated served session (its key)
+	ViaAsserted = "asserted" // a name given with --actor for someone else: a scribe transcribing
+)
 
 // ProcedureRef cites a procedure exactly: id, version and content hash.
 type ProcedureRef struct {
@@ -229,7 +253,7 @@ func (s *Service) Append(ctx context.Context, id string, by Actor, key string, p
 		if st.Closed && !pol.AllowedAfterClose(payload.Kind()) {
 			return Entry{}, refuse("%s is %s (closed): a %s cannot be added; allowed after close: %s", st.Short(), st.State, payload.Kind(), allowedAfterClose(pol))
 		}
-		checked, err := payload.check(&rules{ctx: ctx, svc: s, st: st, pol: pol})
+		checked, err := payload.check(&rules{ctx: ctx, svc: s, st: st, pol: pol, by: Actor{Name: actor, Via: by.Via, Key: by.Key}, now: s.stamp()})
 		if err != nil {
 			return Entry{}, err
 		}
