@@ -195,4 +195,3 @@ func (s *Service) Approve(ctx context.Context, id, procID string, n int, role st
 	}
 	return s.Append(ctx, id, Actor{Name: principal, Via: ViaKey, Key: a.Fingerprint}, idemKey, a)
 }
-

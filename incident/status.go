@@ -187,15 +187,3 @@ func worstSeverity(pol *runbook.Policy, history []SeverityPeriod) string {
 	}
 	return worst
 }
-
-// severityAt is the severity in force at t.
-func severityAt(history []SeverityPeriod, t time.Time) string {
-	sev := history[0].Severity
-	for _, p := range history[1:] {
-		if p.From.After(t) {
-			break
-		}
-		sev = p.Severity
-	}
-	return sev
-}

@@ -184,4 +184,3 @@ func (s *Service) holdsRole(r *rules, role, name string) (bool, error) {
 	})
 	return holds, err
 }
-
