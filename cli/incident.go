@@ -72,9 +72,8 @@ func (e *env) incidentOpen() *cobra.Command {
 			if asJSON {
 				return e.printJSON(struct {
 					incident.Status
-					Short string `json:"short_id"`
-					Event any    `json:"event"`
-				}{st, st.Short(), entry.Event})
+					Event any `json:"event"`
+				}{st, entry.Event})
 			}
 			fmt.Fprintf(e.stdout, "%s declared: %s %s %q (book %s)\n", st.Short(), st.Severity, st.State, st.Title, st.Book)
 			if !st.UpdateDue.IsZero() {
@@ -197,9 +196,8 @@ func (e *env) incidentShow() *cobra.Command {
 				}
 				return e.printJSON(struct {
 					incident.Status
-					Short  string `json:"short_id"`
-					Recent []any  `json:"recent"`
-				}{st, st.Short(), events})
+					Recent []any `json:"recent"`
+				}{st, events})
 			}
 			now := time.Now()
 			w := e.stdout

@@ -17,3 +17,5 @@ func (p PostmortemLink) check(*rules) (Payload, error) {
 	p.URL, err = cleanName("postmortem link", p.URL)
 	return p, err
 }
+
+func (p PostmortemLink) trailArg() string { return p.URL }

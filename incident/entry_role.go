@@ -24,3 +24,5 @@ func (p RoleAssignment) check(*rules) (Payload, error) {
 	}
 	return p, nil
 }
+
+func (p RoleAssignment) trailArg() string { return p.Role }

@@ -52,3 +52,5 @@ func (p StateChange) check(r *rules) (Payload, error) {
 func (p StateChange) addTo(d *draft, e store.Event) {
 	d.states = append(d.states, fmt.Sprintf("%s at %s by %s", p.To, e.Time.Format("2006-01-02 15:04"), e.Actor))
 }
+
+func (p StateChange) trailArg() string { return p.To }

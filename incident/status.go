@@ -16,6 +16,7 @@ import (
 // Status is an incident's current standing, derived from its timeline.
 type Status struct {
 	store.Incident
+	ShortID  string `json:"short_id"`
 	Severity string `json:"severity"`
 	// WorstSeverity is the worst severity the incident ever had: its close
 	// requirements apply, so a downgrade does not dodge them.
@@ -57,7 +58,7 @@ func (s *Service) Status(ctx context.Context, id string) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	st := Status{Incident: inc, Missing: []string{}}
+	st := Status{Incident: inc, ShortID: inc.Short(), Missing: []string{}}
 	latest, err := s.db.LatestSeqs(ctx, id)
 	if err != nil {
 		return st, err

@@ -84,7 +84,7 @@ func loadReview(ctx context.Context, svc *incident.Service, id string) tea.Cmd {
 			return reviewOpenMsg{err: err}
 		}
 		rep, err := svc.Verify(ctx, id)
-		return reviewOpenMsg{status: st, events: events, items: items, report: rep, err: err}
+		return reviewOpenMsg{status: st, events: events, items: items.Items, report: rep, err: err}
 	}
 }
 
