@@ -99,12 +99,15 @@ func (e *env) incidentOpen() *cobra.Command {
 	_ = c.RegisterFlagCompletionFunc("sev", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return e.bookSeverities(book), cobra.ShellCompDirectiveNoFileComp
 	})
+	_ = c.RegisterFlagCompletionFunc("class", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return e.bookClasses(book), cobra.ShellCompDirectiveNoFileComp
+	})
 	return c
 }
 
 func (e *env) incidentList() *cobra.Command {
 	var open bool
-	var book string
+	var book, class string
 	var asJSON bool
 	c := &cobra.Command{
 		Use:   "list",
@@ -118,7 +121,7 @@ func (e *env) incidentList() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			list, err := svc.List(e.ctx, incident.ListFilter{OpenOnly: open, Book: book})
+			list, err := svc.List(e.ctx, incident.ListFilter{OpenOnly: open, Book: book, Class: class})
 			if err != nil {
 				return err
 			}
@@ -135,13 +138,17 @@ func (e *env) incidentList() *cobra.Command {
 			}
 			now := time.Now()
 			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tSEVERITY\tSTATE\tDECLARED\tEVENTS\tNEXT UPDATE\tTITLE")
+			fmt.Fprintln(tw, "ID\tSEVERITY\tSTATE\tCLASS\tDECLARED\tEVENTS\tNEXT UPDATE\tTITLE")
 			for _, s := range list {
 				title := termsafe.EscapeLine(s.Title)
 				if s.Drill {
 					title = "[drill] " + title
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", s.Short(), s.Severity, s.State, s.DeclaredAt.Local().Format("2006-01-02 15:04"), s.Events, dueText(s, now), title)
+				class := s.Class
+				if class == "" {
+					class = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", s.Short(), s.Severity, s.State, termsafe.EscapeLine(class), s.DeclaredAt.Local().Format("2006-01-02 15:04"), s.Events, dueText(s, now), title)
 			}
 			return tw.Flush()
 		},
@@ -149,6 +156,7 @@ func (e *env) incidentList() *cobra.Command {
 	f := c.Flags()
 	f.BoolVar(&open, "open", false, "only incidents that are not closed")
 	f.StringVar(&book, "book", "", "only incidents of book `B`")
+	f.StringVar(&class, "class", "", "only incidents of class `C`")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	_ = c.RegisterFlagCompletionFunc("book", e.completeBooks)
 	return c
@@ -203,7 +211,10 @@ func (e *env) incidentShow() *cobra.Command {
 			w := e.stdout
 			fmt.Fprintf(w, "%s  %s\n", st.Short(), termsafe.EscapeLine(st.Title))
 			fmt.Fprintf(w, "book       %s%s\n", st.Book, map[bool]string{true: " (drill)"}[st.Drill])
-			fmt.Fprintf(w, "severity   %s\n", st.Severity)
+			fmt.Fprintf(w, "severity   %s%s\n", st.Severity, map[bool]string{true: " (worst so far " + st.WorstSeverity + ", whose close requirements apply)"}[st.WorstSeverity != st.Severity])
+			if st.Class != "" {
+				fmt.Fprintf(w, "class      %s\n", termsafe.EscapeLine(st.Class))
+			}
 			fmt.Fprintf(w, "state      %s\n", st.State)
 			fmt.Fprintf(w, "declared   %s by %s (%s ago)\n", st.DeclaredAt.Local().Format("2006-01-02 15:04:05 MST"), st.DeclaredBy, render.ShortDuration(now.Sub(st.DeclaredAt)))
 			fmt.Fprintf(w, "update     %s\n", dueText(st, now))

@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/icconsole/ic/internal/termsafe"
@@ -45,4 +46,17 @@ func (p Evidence) addTo(d *draft, e store.Event) {
 		label = ": " + p.Label
 	}
 	d.evidence = append(d.evidence, fmt.Sprintf("%s, %d bytes, sha256 `%s` (#%d)%s", p.Name, p.Size, p.SHA256, e.Seq, label))
+}
+
+// evidenceNamed reports whether evidence of that name (or sha256) is
+// attached to the incident.
+func (s *Service) evidenceNamed(ctx context.Context, id, name string) (bool, error) {
+	found := false
+	err := s.Timeline(ctx, Range{Incident: id, Types: []string{(Evidence{}).Kind()}}, func(e Entry) error {
+		if ev, ok := e.Payload.(Evidence); ok && (ev.Name == name || ev.SHA256 == name) {
+			found = true
+		}
+		return nil
+	})
+	return found, err
 }

@@ -96,6 +96,9 @@ func writePostmortem(w io.Writer, st Status, entries []Entry, d *draft) {
 	p("| | |\n|---|---|\n")
 	p("| severity | %s |\n", cell(strings.Join(d.severity, "; ")))
 	p("| state | %s |\n", st.State)
+	if st.Class != "" {
+		p("| class | %s |\n", cell(st.Class))
+	}
 	if len(d.states) > 0 {
 		p("| state changes | %s |\n", cell(strings.Join(d.states, "; ")))
 	}

@@ -142,6 +142,29 @@ func Ref(p *runbook.Procedure) ProcedureRef {
 	return ProcedureRef{ID: p.ID, Version: p.Version, Hash: p.Hash}
 }
 
+// Classes are the incident classes of a book in books: its
+// incident_classes list, or, for a book without one, the classes its
+// procedures name.
+func Classes(books *runbook.Catalog, book string) []string {
+	b, ok := books.Book(book)
+	if !ok {
+		return nil
+	}
+	if ids := b.Policy.IncidentClassIDs(); len(ids) > 0 {
+		return ids
+	}
+	var out []string
+	for _, p := range books.Filter(runbook.Filter{Book: book}) {
+		for _, c := range p.Classes {
+			if !slices.Contains(out, c) {
+				out = append(out, c)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // ShortID is how an incident id is shown: "INC-" and six hex digits.
 func ShortID(id string) string { return store.ShortID(id) }
 
@@ -190,6 +213,11 @@ func (s *Service) Declare(ctx context.Context, d Declaration) (Status, Entry, er
 	}
 	if !pol.KnownSeverity(d.Severity) {
 		return Status{}, Entry{}, refuse("unknown severity %q for book %s: use one of %s", d.Severity, d.Book, joinIDs(pol.SeverityIDs()))
+	}
+	if d.Class != "" {
+		if classes := Classes(s.books, d.Book); !slices.Contains(classes, d.Class) {
+			return Status{}, Entry{}, refuse("%q is not an incident class of book %s; its classes: %s", termsafe.EscapeLine(d.Class), d.Book, joinIDs(classes))
+		}
 	}
 	kind := d.Kind
 	if kind == "" {

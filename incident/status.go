@@ -24,6 +24,7 @@ type Status struct {
 	// Severities is the severity history, oldest first.
 	Severities []SeverityPeriod `json:"severity_history"`
 	State      string           `json:"state"`
+	Class      string           `json:"class,omitempty"`
 	Closed     bool             `json:"closed"`
 	Events     int64            `json:"events"`
 	HeadHash   string           `json:"head_hash"`
@@ -82,7 +83,7 @@ func (s *Service) Status(ctx context.Context, id string) (Status, error) {
 	if _, err := read(1, &dp); err != nil {
 		return st, fmt.Errorf("%s: declaration: %w", inc.Short(), err)
 	}
-	st.Severity, st.State = dp.Severity, dp.State
+	st.Severity, st.State, st.Class = dp.Severity, dp.State, dp.Class
 	st.Severities = []SeverityPeriod{{Severity: dp.Severity, From: inc.DeclaredAt, Seq: 1}}
 	if _, ok := latest[(SeverityChange{}).Kind()]; ok {
 		err := s.Timeline(ctx, Range{Incident: id, Types: []string{(SeverityChange{}).Kind()}}, func(e Entry) error {
@@ -132,24 +133,45 @@ func (s *Service) Status(ctx context.Context, id string) (Status, error) {
 	if c := pol.UpdateCadence(st.Severity); c > 0 && !st.Closed {
 		st.UpdateDue = st.LastUpdate.Add(c)
 	}
-	reqs := pol.CloseRequirements(st.WorstSeverity)
+	basis := st.WorstSeverity
+	if !pol.RequirementsFromWorst() {
+		basis = st.Severity
+	}
+	st.Missing = missingFrom(pol.CloseRequirements(basis), latest)
+	return st, nil
+}
+
+// missingFrom lists, sorted, the requirements none of whose entry types
+// is on a timeline whose newest entry of each type latest gives.
+func missingFrom(reqs map[string][]string, latest map[string]int64) []string {
 	names := make([]string, 0, len(reqs))
 	for name := range reqs {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	missing := []string{}
 	for _, name := range names {
 		if !slices.ContainsFunc(reqs[name], func(t string) bool { _, has := latest[t]; return has }) {
-			st.Missing = append(st.Missing, fmt.Sprintf("%s (one of: %s)", name, strings.Join(reqs[name], ", ")))
+			missing = append(missing, fmt.Sprintf("%s (one of: %s)", name, strings.Join(reqs[name], ", ")))
 		}
 	}
-	return st, nil
+	return missing
+}
+
+// missing lists the requirements an incident's timeline does not hold.
+func (s *Service) missing(ctx context.Context, id string, reqs map[string][]string) ([]string, error) {
+	latest, err := s.db.LatestSeqs(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return missingFrom(reqs, latest), nil
 }
 
 // ListFilter selects incidents for List.
 type ListFilter struct {
 	OpenOnly bool
 	Book     string
+	Class    string
 	// Kind is KindIncident, KindRoutine, or "" for both.
 	Kind string
 }
@@ -169,7 +191,7 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Status, error) {
 		if err != nil {
 			return nil, err
 		}
-		if f.OpenOnly && st.Closed {
+		if (f.OpenOnly && st.Closed) || (f.Class != "" && st.Class != f.Class) {
 			continue
 		}
 		out = append(out, st)

@@ -146,4 +146,3 @@ func sortedNames(m map[string][]string) []string {
 	}
 	return names
 }
-

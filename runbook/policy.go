@@ -35,6 +35,17 @@ type Policy struct {
 	Source          *Source             `yaml:"source"`
 	External        []ExternalProcedure `yaml:"external"`
 	AuditTrail      *AuditTrail         `yaml:"audit_trail"`
+
+	// Fields checked in policy_rules.go.
+	// CloseRequirementsFrom says whose requirements apply at close:
+	// "worst" (default: the worst severity the incident ever had) or
+	// "current".
+	CloseRequirementsFrom string `yaml:"close_requirements_from"`
+	// PostmortemLinks says what a postmortem link may be: "https" (an
+	// https:// URL, the default) and "evidence" (the name of evidence
+	// attached to the incident).
+	PostmortemLinks []string   `yaml:"postmortem_links"`
+	Deadlines       []Deadline `yaml:"deadlines"`
 }
 
 // Severity is one level of a book's severity scheme.
@@ -86,7 +97,11 @@ type Lifecycle struct {
 	Transitions map[string][]string `yaml:"transitions"`
 	// AfterClose lists the event types still accepted on a closed incident.
 	AfterClose []string `yaml:"after_close"`
-	Line       int      `yaml:"-"`
+	// Requires guards states other than the closing one: the named
+	// requirements must be on the timeline before the incident moves to
+	// the state (a postmortem state needs its postmortem link).
+	Requires map[string][]string `yaml:"requires"`
+	Line     int                 `yaml:"-"`
 }
 
 // Role is a named responsibility that can be assigned on an incident.
@@ -242,6 +257,7 @@ func (p *Policy) validate(path string) []Problem {
 		}
 	}
 	probs = append(probs, p.validateExtras(path)...)
+	probs = append(probs, p.validateRules(path)...)
 	return probs
 }
 
