@@ -136,9 +136,9 @@ func (e *env) incidentList() *cobra.Command {
 				}
 				return nil
 			}
-			now := time.Now()
+			now := e.now()
 			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tSEVERITY\tSTATE\tCLASS\tDECLARED\tEVENTS\tNEXT UPDATE\tTITLE")
+			fmt.Fprintln(tw, "ID\tSEVERITY\tSTATE\tCLASS\tDECLARED\tEVENTS\tNEXT UPDATE\tDEADLINE\tTITLE")
 			for _, s := range list {
 				title := termsafe.EscapeLine(s.Title)
 				if s.Drill {
@@ -148,7 +148,7 @@ func (e *env) incidentList() *cobra.Command {
 				if class == "" {
 					class = "-"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", s.Short(), s.Severity, s.State, termsafe.EscapeLine(class), s.DeclaredAt.Local().Format("2006-01-02 15:04"), s.Events, dueText(s, now), title)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", s.Short(), s.Severity, s.State, termsafe.EscapeLine(class), s.DeclaredAt.Local().Format("2006-01-02 15:04"), s.Events, dueText(s, now), deadlineText(s, now), title)
 			}
 			return tw.Flush()
 		},
@@ -160,6 +160,19 @@ func (e *env) incidentList() *cobra.Command {
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	_ = c.RegisterFlagCompletionFunc("book", e.completeBooks)
 	return c
+}
+
+// deadlineText says when the next deadline of the book falls due, or how
+// overdue it is ("-" when none is running).
+func deadlineText(s incident.Status, now time.Time) string {
+	d, ok := s.NextDeadline()
+	if !ok {
+		return "-"
+	}
+	if d.Overdue(now) {
+		return d.What + " OVERDUE by " + render.ShortDuration(now.Sub(d.Due))
+	}
+	return d.What + " due in " + render.ShortDuration(d.Due.Sub(now))
 }
 
 // dueText says when the next status update is due, or how overdue it is.
@@ -207,7 +220,7 @@ func (e *env) incidentShow() *cobra.Command {
 					Recent []any `json:"recent"`
 				}{st, events})
 			}
-			now := time.Now()
+			now := e.now()
 			w := e.stdout
 			fmt.Fprintf(w, "%s  %s\n", st.Short(), termsafe.EscapeLine(st.Title))
 			fmt.Fprintf(w, "book       %s%s\n", st.Book, map[bool]string{true: " (drill)"}[st.Drill])
@@ -218,6 +231,18 @@ func (e *env) incidentShow() *cobra.Command {
 			fmt.Fprintf(w, "state      %s\n", st.State)
 			fmt.Fprintf(w, "declared   %s by %s (%s ago)\n", st.DeclaredAt.Local().Format("2006-01-02 15:04:05 MST"), st.DeclaredBy, render.ShortDuration(now.Sub(st.DeclaredAt)))
 			fmt.Fprintf(w, "update     %s\n", dueText(st, now))
+			for _, d := range st.Deadlines {
+				state := "not started"
+				switch {
+				case d.Done:
+					state = fmt.Sprintf("done (seq %d)", d.DoneSeq)
+				case d.Overdue(now):
+					state = fmt.Sprintf("OVERDUE since %s (%s ago)", d.Due.Local().Format("2006-01-02 15:04 MST"), render.ShortDuration(now.Sub(d.Due)))
+				case !d.Due.IsZero():
+					state = fmt.Sprintf("due %s (in %s)", d.Due.Local().Format("2006-01-02 15:04 MST"), render.ShortDuration(d.Due.Sub(now)))
+				}
+				fmt.Fprintf(w, "deadline   %s within %s: %s\n", d.What, d.Within, state)
+			}
 			fmt.Fprintf(w, "events     %d (head %s)\n", st.Events, st.HeadHash[:12])
 			if len(st.Missing) > 0 && !st.Closed {
 				fmt.Fprintf(w, "to close   the timeline still needs: %s\n", strings.Join(st.Missing, "; "))

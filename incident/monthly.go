@@ -39,6 +39,7 @@ type Monthly struct {
 	TimeToClose   Durations        `json:"time_to_close"`
 	OverCadence   []CadenceMiss    `json:"over_update_cadence"`
 	Downgrades    []Downgrade      `json:"downgrades"`
+	Deadlines     []DeadlineMiss   `json:"deadlines_missed"`
 	OpenActions   []OpenAction     `json:"open_action_items"`
 	NoPostmortem  []IncidentRef    `json:"without_postmortem"`
 	Procedures    []ProcedureUse   `json:"procedures_used"`
@@ -81,6 +82,40 @@ type Downgrade struct {
 	From     string    `json:"from"`
 	To       string    `json:"to"`
 	Reason   string    `json:"reason"`
+}
+
+// DeadlineMiss is a book deadline an incident met late, or has not met
+// and is past.
+type DeadlineMiss struct {
+	Incident string    `json:"incident"`
+	What     string    `json:"what"`
+	Within   string    `json:"within"`
+	Due      time.Time `json:"due"`
+	Done     bool      `json:"done"`
+	LateS    float64   `json:"late_seconds"`
+}
+
+// deadlineMisses lists the deadlines an incident missed: met after they
+// were due, or still open past due at now.
+func (s *Service) deadlineMisses(ctx context.Context, st Status, now time.Time) ([]DeadlineMiss, error) {
+	var out []DeadlineMiss
+	for _, d := range st.Deadlines {
+		if d.Due.IsZero() {
+			continue
+		}
+		at := now
+		if d.Done {
+			e, err := s.db.Event(ctx, st.ID, d.DoneSeq)
+			if err != nil {
+				return nil, err
+			}
+			at = e.Time
+		}
+		if at.After(d.Due) {
+			out = append(out, DeadlineMiss{Incident: st.Short(), What: d.What, Within: d.Within, Due: d.Due, Done: d.Done, LateS: at.Sub(d.Due).Seconds()})
+		}
+	}
+	return out, nil
 }
 
 // downgrades lists an incident's changes to a milder severity.
@@ -143,7 +178,7 @@ func (s *Service) monthlyFromLedger(ctx context.Context, in MonthlyInput) (*Mont
 		in.Now = s.Now()
 	}
 	rep := &Monthly{Month: start.Format("2006-01"), Book: in.Book, Generated: in.Now, BySeverity: []SeverityCount{},
-		OverCadence: []CadenceMiss{}, Downgrades: []Downgrade{}, OpenActions: []OpenAction{}, NoPostmortem: []IncidentRef{}, Procedures: []ProcedureUse{},
+		OverCadence: []CadenceMiss{}, Downgrades: []Downgrade{}, Deadlines: []DeadlineMiss{}, OpenActions: []OpenAction{}, NoPostmortem: []IncidentRef{}, Procedures: []ProcedureUse{},
 		Stale: []StaleProcedure{}, Routine: RoutineRunCounts{MissingDates: []string{}}}
 	ids, err := s.db.IncidentsDeclared(ctx, start, end, in.Book)
 	if err != nil {
@@ -201,6 +236,7 @@ func (s *Service) monthlyFromLedger(ctx context.Context, in MonthlyInput) (*Mont
 			rep.OverCadence = append(rep.OverCadence, *f.miss)
 		}
 		rep.Downgrades = append(rep.Downgrades, f.downgrades...)
+		rep.Deadlines = append(rep.Deadlines, f.deadlines...)
 		if !f.postmortem {
 			rep.NoPostmortem = append(rep.NoPostmortem, IncidentRef{Incident: st.Short(), Title: st.Title, Severity: st.Severity, State: st.State})
 		}
@@ -247,6 +283,7 @@ type incidentFacts struct {
 	contain, close time.Duration
 	miss           *CadenceMiss
 	downgrades     []Downgrade
+	deadlines      []DeadlineMiss
 	postmortem     bool
 	actions        []OpenAction
 	procedures     []string
@@ -299,6 +336,9 @@ func (s *Service) gatherFacts(ctx context.Context, id string, in MonthlyInput) (
 	if hasPolicy {
 		f.miss = cadenceMisses(st, pol.UpdateCadence, updates, closedAt, in.Now)
 		f.downgrades = downgrades(st, pol)
+		if f.deadlines, f.err = s.deadlineMisses(ctx, st, in.Now); f.err != nil {
+			return f
+		}
 	}
 	latest, err := s.db.LatestSeqs(ctx, id)
 	if err != nil {
@@ -501,6 +541,15 @@ func (r *Monthly) WriteMarkdown(w io.Writer) error {
 		p("| incident | # | when (UTC) | from | to | reason |\n|---|---|---|---|---|---|\n")
 		for _, d := range r.Downgrades {
 			p("| %s | %d | %s | %s | %s | %s |\n", d.Incident, d.Seq, d.At.Format("2006-01-02 15:04"), d.From, d.To, cell(d.Reason))
+		}
+	}
+	p("\n## Deadlines missed\n\n")
+	if len(r.Deadlines) == 0 {
+		p("None.\n")
+	} else {
+		p("| incident | what | within | due (UTC) | late by | met |\n|---|---|---|---|---|---|\n")
+		for _, d := range r.Deadlines {
+			p("| %s | %s | %s | %s | %s | %s |\n", d.Incident, cell(d.What), d.Within, d.Due.Format("2006-01-02 15:04"), human(d.LateS), map[bool]string{true: "yes, late", false: "not yet"}[d.Done])
 		}
 	}
 	p("\n## Open action items\n\n")

@@ -35,6 +35,24 @@ type Status struct {
 	UpdateDue time.Time `json:"update_due,omitzero"`
 	// Missing lists the close requirements the timeline does not yet hold.
 	Missing []string `json:"missing_before_close"`
+	// Deadlines are the book's deadlines that apply to the incident.
+	Deadlines []DeadlineStatus `json:"deadlines,omitempty"`
+}
+
+// NextDeadline is the deadline to show first: the earliest due and not
+// done (ok false when none is running).
+func (s Status) NextDeadline() (DeadlineStatus, bool) {
+	var next DeadlineStatus
+	found := false
+	for _, d := range s.Deadlines {
+		if d.Done || d.Due.IsZero() {
+			continue
+		}
+		if !found || d.Due.Before(next.Due) {
+			next, found = d, true
+		}
+	}
+	return next, found
 }
 
 // SeverityPeriod is a severity in force from a time on: the declaration,
@@ -127,6 +145,11 @@ func (s *Service) Status(ctx context.Context, id string) (Status, error) {
 	pol := b.Policy
 	st.WorstSeverity = worstSeverity(pol, st.Severities)
 	st.Closed = pol.IsClosed(st.State)
+	if len(pol.Deadlines) > 0 {
+		if st.Deadlines, err = s.deadlines(ctx, st, pol, latest); err != nil {
+			return st, err
+		}
+	}
 	if st.Kind == KindRoutine {
 		return st, nil // a routine run has no status cadence and no close requirements
 	}
