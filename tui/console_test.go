@@ -377,7 +377,7 @@ func TestMonthlyReviewInTheConsole(t *testing.T) {
 	m = drive(t, m, loadReviewList(context.Background(), opts.Service)())
 	m = drive(t, m, keys("m")...)
 	view := m.View()
-	for _, want := range []string{"Monthly review 2026-11", "2 incident(s), 1 drill(s)", "Downgrades"} {
+	for _, want := range []string{"Monthly review 2026-11", "2 incident(s), 1 drill(s)", "## Drills"} {
 		if !strings.Contains(view, want) {
 			t.Errorf("monthly review lacks %q:\n%s", want, view)
 		}
