@@ -296,8 +296,8 @@ func TestTriggersRefuseChanges(t *testing.T) {
 	for _, q := range []string{
 		"UPDATE events SET payload = '{}' WHERE seq = 2",
 		"DELETE FROM events WHERE seq = 2",
-		"INSERT OR REPLACE INTO events SELECT incident, seq, time, actor, type, '{}', prev_hash, hash, idem_key FROM events WHERE seq = 2",
-		"INSERT INTO events SELECT incident, 9, time, actor, type, payload, prev_hash, hash, 'k9' FROM events WHERE seq = 2",
+		"INSERT OR REPLACE INTO events SELECT incident, seq, time, actor, type, '{}', prev_hash, hash, idem_key, identity, log_idx FROM events WHERE seq = 2",
+		"INSERT INTO events SELECT incident, 9, time, actor, type, payload, prev_hash, hash, 'k9', identity, log_idx FROM events WHERE seq = 2",
 		"UPDATE incidents SET title = 'x'",
 		"DELETE FROM incidents",
 	} {
