@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -630,21 +631,63 @@ func (v *verifier) runJobs(ctx context.Context, jobs []func(context.Context) err
 	return errors.Join(errs...)
 }
 
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// readIncidentRows adds the incident rows that events in list belong to.
+func (v *verifier) readIncidentRows(ctx context.Context, list []eventRow) error {
+	for i, e := range list {
+		if i > 0 && list[i-1].n == e.n {
+			continue
+		}
+		if _, ok := v.incs[e.n]; ok {
+			continue
+		}
+		if err := v.queryIncidents(ctx, " WHERE n = ?", false, e.n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // readIncidents reads every incident row (or the one asked for), with the
 // newest seq of each.
 func (v *verifier) readIncidents(ctx context.Context) error {
-	q := "SELECT n, id, book, title, kind, drill, declared_at, declared_by, log_idx, (SELECT max(seq) FROM events WHERE incident = incidents.n) FROM incidents"
-	var args []any
+	v.incs = map[int64]incRow{}
 	if v.o.Incident != "" {
-		q += " WHERE id = ?"
-		args = append(args, v.o.Incident)
+		if err := v.queryIncidents(ctx, " WHERE id = ?", true, v.o.Incident); err != nil {
+			return err
+		}
+		if len(v.incs) == 0 {
+			return fmt.Errorf("no incident %s: %w", ShortID(v.o.Incident), ErrNotFound)
+		}
+		return nil
 	}
-	rows, err := v.d.sql.QueryContext(ctx, q+" ORDER BY n", args...)
+	return v.queryIncidents(ctx, "", true)
+}
+
+// queryIncidents reads incident rows into v.incs; withMax also reads each
+// one's newest seq (for planning chunks).
+func (v *verifier) queryIncidents(ctx context.Context, where string, withMax bool, args ...any) error {
+	maxSeq := "0"
+	if withMax {
+		maxSeq = "(SELECT max(seq) FROM events WHERE incident = incidents.n)"
+	}
+	rows, err := v.d.sql.QueryContext(ctx, "SELECT n, id, book, title, kind, drill, declared_at, declared_by, log_idx, "+maxSeq+" FROM incidents"+where+" ORDER BY n", args...)
 	if err != nil {
 		return fmt.Errorf("read incidents: %w", err)
 	}
 	defer rows.Close()
-	v.incs = map[int64]incRow{}
+	if v.incs == nil {
+		v.incs = map[int64]incRow{}
+	}
 	for rows.Next() {
 		var r incRow
 		var at int64
@@ -661,9 +704,6 @@ func (v *verifier) readIncidents(ctx context.Context) error {
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read incidents: %w", err)
-	}
-	if v.o.Incident != "" && len(v.incs) == 0 {
-		return fmt.Errorf("no incident %s: %w", ShortID(v.o.Incident), ErrNotFound)
 	}
 	return nil
 }
@@ -940,16 +980,19 @@ type eventRow struct {
 // eventsAgg is the verify query for a key range: one row holding every
 // event, each framed as
 //
-//	log_idx "," incident "," len "," v2 ":" seq NUL time NUL prev_hash hash actor NUL [identity NUL] type NUL payload
+//	log_idx "," incident "," hashes_len "," payload_len "," v2 ":"
+//	seq NUL time NUL prev_hash hash actor NUL [identity NUL] type NUL payload
 //
-// where len is the byte length after "time NUL". SQLite builds the hash
-// input; Go only frames and hashes it.
-const eventsAgg = `SELECT CAST(group_concat(
-  ifnull(log_idx, -1) || ',' || incident || ',' ||
-  (octet_length(prev_hash) + octet_length(hash) + octet_length(actor) + octet_length(type) + octet_length(payload) + ifnull(octet_length(identity) + 1, 0) + 2) || ',' ||
-  (identity IS NOT NULL) || ':' || seq || x'00' || time || x'00' || prev_hash || hash ||
-  actor || x'00' || ifnull(identity || x'00', '') || type || x'00' || payload, '') AS BLOB)
-FROM (SELECT * FROM events WHERE (incident, seq) >= (?, ?) AND (incident, seq) < (?, ?) ORDER BY incident, seq)`
+// SQLite lays out the hash input; Go only frames and hashes it. Only the
+// payload, the one long field, is framed by its length: a NUL inside a
+// short field (which ic never writes) makes the framing fail and the chunk
+// is re-read row by row.
+const eventsAgg = `SELECT CAST(group_concat(concat(
+  log_idx, ',', incident, ',', length(prev_hash) + length(hash), ',', octet_length(payload), ',',
+  identity IS NOT NULL, ':', seq, x'00', time, x'00', prev_hash, hash,
+  actor, x'00', identity, iif(identity IS NULL, '', x'00'), type, x'00', payload), '') AS BLOB)
+FROM (SELECT incident, seq, time, actor, identity, type, payload, prev_hash, hash, log_idx FROM events
+      WHERE (incident, seq) >= (?, ?) AND (incident, seq) < (?, ?) ORDER BY incident, seq)`
 
 // eventsRows is the same range, one row per event, for a chunk whose
 // framing is off.
@@ -959,28 +1002,32 @@ FROM events WHERE (incident, seq) >= (?, ?) AND (incident, seq) < (?, ?) ORDER B
 // parseEvents frames the aggregated chunk; false when the framing is off.
 func parseEvents(b []byte, fn func(eventRow)) bool {
 	num := func(stop byte) (int64, bool) {
-		i := 0
-		for i < len(b) && b[i] != stop {
-			i++
-		}
-		if i == len(b) {
+		i := bytes.IndexByte(b, stop)
+		if i < 0 {
 			return 0, false
 		}
-		n, err := strconv.ParseInt(string(b[:i]), 10, 64)
+		n, ok := parseDecimal(b[:i])
 		b = b[i+1:]
-		return n, err == nil
+		return n, ok
+	}
+	skip := func(tail []byte, from int) (int, bool) {
+		i := bytes.IndexByte(tail[from:], 0)
+		return from + i + 1, i >= 0
 	}
 	for len(b) > 0 {
 		var r eventRow
 		var ok bool
-		var l, v int64
+		var hl, pl, v int64
 		if r.logIdx, ok = num(','); !ok {
 			return false
 		}
 		if r.n, ok = num(','); !ok {
 			return false
 		}
-		if l, ok = num(','); !ok {
+		if hl, ok = num(','); !ok || hl != 64 {
+			return false
+		}
+		if pl, ok = num(','); !ok {
 			return false
 		}
 		if v, ok = num(':'); !ok || v > 1 {
@@ -995,14 +1042,50 @@ func parseEvents(b []byte, fn func(eventRow)) bool {
 			return false
 		}
 		r.head = start[:len(start)-len(b)]
-		if l < 64 || int64(len(b)) < l {
+		if len(b) < 64 {
 			return false
 		}
-		r.prev, r.hash, r.tail = b[:32], b[32:64], b[64:l]
-		b = b[l:]
+		r.prev, r.hash, b = b[:32], b[32:64], b[64:]
+		fields := 2 // actor, type
+		if r.v2 {
+			fields = 3
+		}
+		at := 0
+		for range fields {
+			if at, ok = skip(b, at); !ok {
+				return false
+			}
+		}
+		if int64(len(b)-at) < pl {
+			return false
+		}
+		r.tail, b = b[:at+int(pl)], b[at+int(pl):]
 		fn(r)
 	}
 	return true
+}
+
+// parseDecimal reads an integer as SQLite prints it (optional '-',
+// digits), without allocating.
+func parseDecimal(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 // walkEvents checks the chains of the events in r: seq continuity, each
@@ -1420,7 +1503,7 @@ func (v *verifier) incremental(ctx context.Context) (bool, error) {
 	v.base = int64(s)
 	tr := t.res
 	v.rep.TrustedFrom = &tr
-	if err := v.readIncidents(ctx); err != nil {
+	if err := v.queryIncidents(ctx, " WHERE log_idx >= ?", false, int64(s)); err != nil {
 		return false, err
 	}
 	n := v.head.size
@@ -1544,8 +1627,10 @@ func (v *verifier) readLeavesFrom(ctx context.Context, lo, hi uint64, stored []L
 // newEvents checks the events with a log index at or after from: each
 // incident's new events in seq order, linked to the event before them.
 func (v *verifier) newEvents(ctx context.Context, from int64, recorded []Leaf, claims []uint32, late *lateRecords) error {
+	// By the log index (the index on it), sorted into chains below: an
+	// ORDER BY incident, seq here would scan the whole table.
 	rows, err := v.d.sql.QueryContext(ctx, `SELECT log_idx, incident, seq, time, actor, identity, type, payload, prev_hash, hash
-		FROM events WHERE log_idx >= ? ORDER BY incident, seq`, from)
+		FROM events WHERE log_idx >= ? ORDER BY log_idx`, from)
 	if err != nil {
 		return fmt.Errorf("read events: %w", err)
 	}
@@ -1568,6 +1653,15 @@ func (v *verifier) newEvents(ctx context.Context, from int64, recorded []Leaf, c
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read events: %w", err)
+	}
+	slices.SortFunc(list, func(a, b eventRow) int {
+		if a.n != b.n {
+			return cmpInt(a.n, b.n)
+		}
+		return cmpInt(a.seq, b.seq)
+	})
+	if err := v.readIncidentRows(ctx, list); err != nil {
+		return err
 	}
 	for i := 0; i < len(list); {
 		j := i

@@ -70,7 +70,7 @@ func NewSigner(skey string) (*Signer, error) {
 // verifierKeyOf derives the verifier key from a signing key: the file
 // holds the Ed25519 seed, from which the public key follows.
 func verifierKeyOf(skey string) (string, error) {
-	parts := strings.Split(skey, "+")
+	parts := strings.SplitN(skey, "+", 5)
 	if len(parts) != 5 {
 		return "", errors.New("signing key: malformed")
 	}
