@@ -134,10 +134,11 @@ func (d *DB) Backup(ctx context.Context, dest string) (Report, error) {
 }
 
 // removeStaleBackups deletes the temporary files of earlier backups to
-// dest whose writer is gone (killed mid-way).
+// dest whose writer is gone (killed mid-way), with the journal SQLite may
+// have left beside them.
 func removeStaleBackups(dest string) {
 	prefix := backupTempPrefix(dest)
-	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(dest), globEscape(prefix)+"*.tmp"))
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(dest), globEscape(prefix)+"*"))
 	for _, m := range matches {
 		rest := strings.TrimPrefix(filepath.Base(m), prefix)
 		pidText, _, ok := strings.Cut(rest, "-")

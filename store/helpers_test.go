@@ -1,6 +1,14 @@
 package store
 
 import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"os"
+	osexec "os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/icconsole/ic/internal/checkpoint"
@@ -18,4 +26,67 @@ func testSigner(t testing.TB) *checkpoint.Signer {
 		t.Fatal(err)
 	}
 	return s
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func sha256sum(s string) [32]byte { return sha256.Sum256([]byte(s)) }
+
+// scriptPath is a script under scripts/, which needs python3 and openssl;
+// the test skips without them (and fails under CI=true).
+func scriptPath(t *testing.T, name string) string {
+	t.Helper()
+	for _, tool := range []string{"python3", "openssl"} {
+		if _, err := osexec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s is needed to run scripts/%s", tool, name)
+			}
+			t.Skipf("%s not found: scripts/%s not run", tool, name)
+		}
+	}
+	p, err := filepath.Abs(filepath.Join("..", "scripts", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// runScript runs a script and checks its exit code and that its output
+// holds want.
+func runScript(t *testing.T, code int, want string, args ...string) string {
+	t.Helper()
+	cmd := osexec.Command("python3", args...)
+	out, err := cmd.CombinedOutput()
+	got := 0
+	if ee, ok := err.(*osexec.ExitError); ok {
+		got = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if got != code || !strings.Contains(string(out), want) {
+		t.Errorf("%s: exit %d, want %d with %q; output:\n%s", filepath.Base(args[0]), got, code, want, out)
+	}
+	return string(out)
+}
+
+// exportAndCheck exports an incident and checks it with
+// scripts/verify-export and the verifier key.
+func exportAndCheck(t *testing.T, db *DB, id, vkey, want string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := db.ExportJSONL(context.Background(), &buf, Range{Incident: id}); err != nil {
+		t.Fatal(err)
+	}
+	script := scriptPath(t, "verify-export")
+	path := filepath.Join(t.TempDir(), "export.jsonl")
+	os.WriteFile(path, buf.Bytes(), 0o600)
+	runScript(t, 0, want, script, "--key", vkey, path)
+	return buf.Bytes()
 }

@@ -91,6 +91,8 @@ func TestMain(m *testing.M) {
 	switch os.Getenv("IC_STORE_CHILD") {
 	case "append":
 		os.Exit(childAppend())
+	case "backup":
+		os.Exit(childDoBackup())
 	}
 	os.Exit(m.Run())
 }

@@ -99,6 +99,17 @@ func (p Problem) String() string {
 
 func idx(i int64) *int64 { return &i }
 
+// toHash copies b into a Hash; a value of the wrong length (only from a
+// damaged row) gives one that matches nothing real.
+func toHash(b []byte) Hash {
+	var h Hash
+	if len(b) != 32 {
+		h[0], h[31] = 0xff, byte(len(b))
+		return h
+	}
+	return Hash(b)
+}
+
 // Check says what one check covered, or why it was skipped.
 type Check struct {
 	Name    string `json:"name"`
@@ -1243,7 +1254,7 @@ func (w *chainWalker) row(ctx context.Context, e eventRow) error {
 	}
 	w.events++
 	if w.id != "" && w.claims != nil {
-		w.v.claim(w.recorded, w.claims, w.late, e.logIdx, Leaf{LeafEvent, Hash(e.hash)}, func() Problem {
+		w.v.claim(w.recorded, w.claims, w.late, e.logIdx, Leaf{LeafEvent, toHash(e.hash)}, func() Problem {
 			return Problem{Check: CheckChain, Incident: w.id, Seq: e.seq}
 		})
 	}
@@ -1704,7 +1715,7 @@ func (v *verifier) checkEventBefore(ctx context.Context, first eventRow, from in
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("read the log: %w", err)
 	}
-	if l, _ := parseLeaf(b); l != (Leaf{LeafEvent, Hash(h)}) {
+	if l, _ := parseLeaf(b); l != (Leaf{LeafEvent, toHash(h)}) {
 		v.problem(Problem{Check: CheckLog, Incident: v.incs[first.n].inc.ID, Seq: first.seq - 1, LogIndex: idx(li),
 			Reason: "the event's hash is not the one in the log: it was rewritten after it entered the log"})
 	}
