@@ -1,7 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -904,4 +906,91 @@ func TestVerifyReadsEveryRow(t *testing.T) {
 	raw.Close()
 	rep := f.verify(t, VerifyOptions{Full: true})
 	want(t, rep, CheckChain, f.a.ID, 4, "not 32 bytes")
+}
+
+func TestExportVerifiesWithoutIc(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	db := f.l.db
+	s := testSigner(t)
+	key := s.VerifierKey()
+	script := scriptPath(t, "verify-export")
+	// Without a checkpoint: the chain holds, the script says it is not
+	// anchored, and with --key it fails.
+	var buf bytes.Buffer
+	if _, err := db.ExportJSONL(ctx, &buf, Range{Incident: f.a.ID}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(f.dir, "export.jsonl")
+	os.WriteFile(path, buf.Bytes(), 0o600)
+	runScript(t, 0, "ok: 7 event(s), 1 incident(s), complete chains", script, path)
+	runScript(t, 1, "no signed checkpoint", script, "--key", key, path)
+	if _, err := db.Checkpoint(ctx, s, ""); err != nil {
+		t.Fatal(err)
+	}
+	good := exportAndCheck(t, db, f.a.ID, key, "signed by ic-test")
+	lines := strings.SplitAfter(strings.TrimSuffix(string(good), "\n"), "\n")
+	if len(lines) != 9 || !strings.Contains(lines[0], `"record":"incident"`) || !strings.Contains(lines[8], `"record":"end"`) {
+		t.Fatalf("export lines:\n%s", good)
+	}
+	join := func(ls ...string) string { return strings.Join(ls, "") }
+	alter := func(l, from, to string) string {
+		if !strings.Contains(l, from) {
+			t.Fatalf("%q not in %s", from, l)
+		}
+		return strings.Replace(l, from, to, 1)
+	}
+	nl := func(l string) string { return strings.TrimSuffix(l, "\n") + "\n" }
+	for name, c := range map[string]struct{ text, want string }{
+		"empty file":           {"", "the export is empty"},
+		"first line missing":   {join(lines[1:]...), "the first line is not the incident's declaration"},
+		"first line altered":   {join(append([]string{alter(lines[0], "payments down", "payments fine")}, lines[1:]...)...), "the declaration record does not match its hash"},
+		"first line rehashed":  {join(append([]string{rehashDecl(t, lines[0], "declared_by", "mallory")}, lines[1:]...)...), "disagrees with the declaration record"},
+		"last line missing":    {join(lines[:8]...), "there is no closing line"},
+		"last line altered":    {join(append(slices.Clone(lines[:8]), alter(lines[8], `"events":7`, `"events":6`))...), "counts 6 event(s)"},
+		"last event missing":   {join(append(slices.Clone(lines[:7]), lines[8])...), "the last event is not the chain's head"},
+		"middle line removed":  {join(append(slices.Clone(lines[:3]), lines[4:]...)...), "lines were removed"},
+		"lines reordered":      {join(lines[0], lines[1], lines[3], lines[2], join(lines[4:]...)), "reordered"},
+		"line appended":        {join(append(slices.Clone(lines[:8]), nl(lines[8]), nl(lines[5]))...), "a line follows the closing line"},
+		"head proof altered":   {join(append(slices.Clone(lines[:8]), flipProof(t, lines[8]))...), "the head's inclusion proof does not lead to the checkpoint's root"},
+		"checkpoint signature": {join(append(slices.Clone(lines[:8]), alter(lines[8], "\u2014 ic-test ", "\u2014 ic-test A"))...), "FAIL"},
+	} {
+		p := filepath.Join(f.dir, strings.ReplaceAll(name, " ", "-")+".jsonl")
+		os.WriteFile(p, []byte(c.text), 0o600)
+		t.Run(name, func(t *testing.T) { runScript(t, 1, c.want, script, "--key", key, p) })
+	}
+}
+
+// rehashDecl changes a field of the declaration line and recomputes its
+// hash with the public formula (the proof then no longer holds either).
+func rehashDecl(t *testing.T, line, field, value string) string {
+	t.Helper()
+	var d ExportDeclaration
+	if err := json.Unmarshal([]byte(line), &d); err != nil {
+		t.Fatal(err)
+	}
+	switch field {
+	case "declared_by":
+		d.DeclaredBy = value
+	}
+	d.Hash = incidentHash(Incident{ID: d.Incident, Book: d.Book, Title: d.Title, Kind: d.Kind, Drill: d.Drill,
+		DeclaredAt: time.UnixMilli(d.DeclaredAtMS).UTC(), DeclaredBy: d.DeclaredBy}).String()
+	return string(mustJSON(t, d)) + "\n"
+}
+
+// flipProof changes one hex digit of the first proof hash in line.
+func flipProof(t *testing.T, line string) string {
+	t.Helper()
+	i := strings.Index(line, `"head_inclusion_proof":["`)
+	if i < 0 {
+		t.Fatalf("no proof in %s", line)
+	}
+	i += len(`"head_inclusion_proof":["`)
+	b := []byte(line)
+	if b[i] == '0' {
+		b[i] = '1'
+	} else {
+		b[i] = '0'
+	}
+	return string(b)
 }
