@@ -114,7 +114,7 @@ func probeLedger(ctx context.Context, path, params string, allowNew bool) (int, 
 	}
 	if err != nil {
 		if strings.Contains(err.Error(), "not a database") || strings.Contains(err.Error(), "malformed") {
-			return 0, fmt.Errorf("%s is not an ic ledger (not a SQLite database, or a damaged one): point --db at a ledger file or at a new path; the file was left untouched", path)
+			return 0, fmt.Errorf("%s is not an ic ledger (not a SQLite database): point --db at a ledger file or at a new path; the file was left untouched", path)
 		}
 		return 0, fmt.Errorf("open ledger %s: %w", path, describeFSError(err))
 	}
