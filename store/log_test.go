@@ -994,3 +994,34 @@ func flipProof(t *testing.T, line string) string {
 	}
 	return string(b)
 }
+
+func TestIncrementalReReadsWhatWasAppended(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	s := testSigner(t)
+	if _, err := f.l.db.Checkpoint(ctx, s, ""); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := f.l.Append(ctx, f.b.ID, "bob", "", Note{Text: fmt.Sprintf("after %d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := VerifyOptions{Verifiers: []string{s.VerifierKey()}}
+	if rep := f.verify(t, o); !rep.OK() || rep.Mode != "incremental" || rep.Events != 3 {
+		t.Fatalf("mode %s, %d events\n%s", rep.Mode, rep.Events, problemList(rep))
+	}
+	if rep := f.verify(t, VerifyOptions{Full: true, Incident: f.b.ID}); !rep.OK() || rep.Mode != "incident" || rep.Events != 5 {
+		t.Fatalf("incident verify: mode %s, %d events\n%s", rep.Mode, rep.Events, problemList(rep))
+	}
+	raw := rawDB(t, f.path)
+	sqlExec(t, raw, "DROP TRIGGER events_no_update", `UPDATE events SET payload = '{"text":"after X"}' WHERE seq = 4 AND incident = (SELECT n FROM incidents WHERE id = '`+f.b.ID+`')`)
+	raw.Close()
+	rep := f.verify(t, o)
+	if rep.Mode != "incremental" {
+		t.Errorf("mode %s", rep.Mode)
+	}
+	want(t, rep, CheckChain, f.b.ID, 4, "hash does not match")
+	rep = f.verify(t, VerifyOptions{Full: true, Incident: f.b.ID})
+	want(t, rep, CheckChain, f.b.ID, 4, "hash does not match")
+}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -87,8 +88,10 @@ type CheckedReceipt struct {
 // signature by one of the verifier keys (name+hash+base64, or files).
 func CheckReceipt(data []byte, verifierKeys []string) (CheckedReceipt, error) {
 	var r Receipt
-	if err := json.Unmarshal(data, &r); err != nil {
-		return CheckedReceipt{}, fmt.Errorf("receipt: not JSON: %v", err)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return CheckedReceipt{}, fmt.Errorf("receipt: not a receipt: %v", err)
 	}
 	if r.Format != ReceiptFormat {
 		return CheckedReceipt{}, fmt.Errorf("receipt: format %q, want %q", r.Format, ReceiptFormat)
