@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"math"
 	"runtime"
 	"slices"
@@ -1102,17 +1101,22 @@ func parseDecimal(b []byte) (int64, bool) {
 // walkEvents checks the chains of the events in r: seq continuity, each
 // prev_hash, each hash recomputed, and claims each event's leaf.
 func (v *verifier) walkEvents(ctx context.Context, r keyRange, recorded []Leaf, claims []uint32, late *lateRecords) error {
-	w := chainWalker{v: v, recorded: recorded, claims: claims, late: late, h: sha256.New(), startN: r.fromN, startSeq: r.fromSeq}
+	w := chainWalker{v: v, recorded: recorded, claims: claims, late: late, startN: r.fromN, startSeq: r.fromSeq}
 	var all []byte
 	if err := v.d.sql.QueryRowContext(ctx, eventsAgg, r.fromN, r.fromSeq, r.toN, r.toSeq).Scan(&all); err != nil {
 		return fmt.Errorf("read events: %w", err)
 	}
-	var rows []eventRow
-	if parseEvents(all, func(e eventRow) { rows = append(rows, e) }) {
-		for _, e := range rows {
-			if err := w.row(ctx, e); err != nil {
-				return err
+	// Frame first, check after: a chunk whose framing is off is re-read
+	// row by row below, so nothing may be reported from it before then.
+	if parseEvents(all, func(eventRow) {}) {
+		var err error
+		parseEvents(all, func(e eventRow) {
+			if err == nil {
+				err = w.row(ctx, e)
 			}
+		})
+		if err != nil {
+			return err
 		}
 		w.finish()
 		return nil
@@ -1160,7 +1164,6 @@ type chainWalker struct {
 	recorded         []Leaf
 	claims           []uint32
 	late             *lateRecords
-	h                hash.Hash
 	startN, startSeq int64
 
 	cur     int64 // incident row number; math.MinInt64 before the first
@@ -1173,8 +1176,7 @@ type chainWalker struct {
 	broken  bool
 	events  int64
 	heads   map[string]string
-	sum     [32]byte
-	hexPrev [64]byte
+	buf     []byte
 }
 
 func (w *chainWalker) fail(seq int64, logIdx int64, reason string) {
@@ -1277,21 +1279,18 @@ func (w *chainWalker) row(ctx context.Context, e eventRow) error {
 		w.fail(e.seq, e.logIdx, fmt.Sprintf("the event's log index %d is not after the one before it (%d): records were reordered outside ic", e.logIdx, w.prevIdx))
 		return nil
 	}
-	w.h.Reset()
+	// One buffer and one sum: cheaper than a Write per field.
+	b := w.buf[:0]
 	if e.v2 {
-		w.h.Write([]byte(hashDomainV2))
+		b = append(b, hashDomainV2...)
 	} else {
-		w.h.Write([]byte(hashDomain))
+		b = append(b, hashDomain...)
 	}
-	w.h.Write([]byte{0})
-	w.h.Write([]byte(w.id))
-	w.h.Write([]byte{0})
-	w.h.Write(e.head)
-	w.h.Write(e.tail)
-	w.h.Write([]byte{0})
-	hex.Encode(w.hexPrev[:], w.prev[:])
-	w.h.Write(w.hexPrev[:])
-	if Hash(w.h.Sum(w.sum[:0])) != Hash(e.hash) {
+	b = append(append(append(b, 0), w.id...), 0)
+	b = append(append(append(b, e.head...), e.tail...), 0)
+	b = hex.AppendEncode(b, w.prev[:])
+	w.buf = b
+	if sha256.Sum256(b) != Hash(e.hash) {
 		w.fail(e.seq, e.logIdx, "hash does not match the event's contents: the event was altered after it was written")
 		return nil
 	}
@@ -1680,7 +1679,7 @@ func (v *verifier) newEvents(ctx context.Context, from int64, recorded []Leaf, c
 			j++
 		}
 		first := list[i]
-		w := chainWalker{v: v, recorded: recorded, claims: claims, late: late, h: sha256.New(), startN: first.n, startSeq: first.seq}
+		w := chainWalker{v: v, recorded: recorded, claims: claims, late: late, startN: first.n, startSeq: first.seq}
 		for _, e := range list[i:j] {
 			if err := w.row(ctx, e); err != nil {
 				return err
@@ -1797,7 +1796,7 @@ func (d *DB) verifySchema1(ctx context.Context, o VerifyOptions, rep *Report) er
 		return fmt.Errorf("ledger %s: read events: %w", d.path, err)
 	}
 	defer ev.Close()
-	w := chainWalker{v: v, h: sha256.New(), startN: math.MinInt64, startSeq: math.MinInt64}
+	w := chainWalker{v: v, startN: math.MinInt64, startSeq: math.MinInt64}
 	for ev.Next() {
 		var e eventRow
 		var t int64
