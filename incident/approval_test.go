@@ -196,14 +196,20 @@ func TestApprovalSignatureIsChecked(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Signature = sig
+	bob := Actor{Name: "bob", Via: ViaKey, Key: a.Fingerprint}
 	forged := a
 	forged.Step = 4 // the statement signed was for step 3
-	tp.refused(Actor{Name: "bob", Via: ViaKey}, forged, "needs no approval")
+	tp.refused(bob, forged, "needs no approval")
 	forged = a
 	forged.Role = "approver"
 	forged.SignedAt = a.SignedAt.Add(time.Second)
-	tp.refused(Actor{Name: "bob", Via: ViaKey}, forged, "signature does not verify")
+	tp.refused(bob, forged, "signature does not verify")
 	// Someone else presenting bob's signature as their own.
 	tp.refused(Actor{Name: "mallory"}, a, "belongs to bob in the allowed signers, not bob")
-	tp.must(Actor{Name: "bob", Via: ViaKey}, a)
+	tp.refused(Actor{Name: "bob"}, a, "an approval is recorded by its signer, identified by the key that signed it")
+	tp.must(bob, a)
+	entries, _ := tp.s.Entries(context.Background(), Range{Incident: tp.run.ID, Types: []string{"approval"}})
+	if len(entries) != 1 || entries[0].Identity != "key:"+a.Fingerprint || ActorOf(entries[0].Event).Label() != "bob (key)" {
+		t.Errorf("approval recorded with identity %q", entries[0].Identity)
+	}
 }

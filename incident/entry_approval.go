@@ -100,6 +100,9 @@ func (a Approval) check(r *rules) (Payload, error) {
 	if principal != a.Signer || principal != r.by.Name {
 		return nil, refuse("key %s belongs to %s in the allowed signers, not %s", signers.Fingerprint(key), principal, a.Signer)
 	}
+	if r.by.Via != ViaKey || r.by.Key != signers.Fingerprint(key) {
+		return nil, refuse("an approval is recorded by its signer, identified by the key that signed it (%s)", signers.Fingerprint(key))
+	}
 	if d := r.now.Sub(a.SignedAt); d < -5*time.Minute || d > need.Window {
 		return nil, refuse("the approval was signed at %s; it must be recorded within %s of signing", a.SignedAt.Format(time.RFC3339), need.Window)
 	}

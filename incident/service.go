@@ -130,6 +130,42 @@ const (
 	ViaAsserted = "asserted" // a name given with --actor for someone else: a scribe transcribing
 )
 
+// Identity is the canonical form the ledger keeps of how the actor was
+// established ("login", "asserted", "key:SHA256:...", "session:SHA256:...").
+func (a Actor) Identity() string {
+	switch a.Via {
+	case ViaKey, ViaSession:
+		return a.Via + ":" + a.Key
+	case ViaAsserted:
+		return store.IdentityAsserted
+	}
+	return store.IdentityLogin
+}
+
+// ActorOf reads how an entry's actor was established back from the ledger.
+func ActorOf(e store.Event) Actor {
+	a := Actor{Name: e.Actor, Via: ViaAsserted}
+	switch id := e.Identity; {
+	case id == store.IdentityLogin:
+		a.Via = ViaLogin
+	case strings.HasPrefix(id, ViaKey+":"):
+		a.Via, a.Key = ViaKey, strings.TrimPrefix(id, ViaKey+":")
+	case strings.HasPrefix(id, ViaSession+":"):
+		a.Via, a.Key = ViaSession, strings.TrimPrefix(id, ViaSession+":")
+	}
+	return a
+}
+
+// Label is how the actor is shown: the name, marked when it was only
+// asserted or proven by a key ("alice (asserted)", "bob (key)").
+func (a Actor) Label() string {
+	switch a.Via {
+	case ViaAsserted, ViaKey, ViaSession:
+		return a.Name + " (" + a.Via + ")"
+	}
+	return a.Name
+}
+
 // ProcedureRef cites a procedure exactly: id, version and content hash.
 type ProcedureRef struct {
 	ID      string `json:"id"`
@@ -242,7 +278,7 @@ func (s *Service) Declare(ctx context.Context, d Declaration) (Status, Entry, er
 		ID:   store.DeclarationID(d.Book, title, d.Severity, now.UnixMilli(), actor, key),
 		Book: d.Book, Title: title, Kind: kind, Drill: d.Drill, DeclaredAt: now, DeclaredBy: actor,
 	}
-	ev := store.Event{Time: now, Actor: actor, Type: (Declared{}).Kind(), Payload: payload, Key: key}
+	ev := store.Event{Time: now, Actor: actor, Identity: d.By.Identity(), Type: (Declared{}).Kind(), Payload: payload, Key: key}
 	inc, ev, _, err = s.db.CreateIncident(ctx, inc, ev)
 	if err != nil {
 		return Status{}, Entry{}, err
@@ -265,7 +301,7 @@ func (s *Service) Append(ctx context.Context, id string, by Actor, key string, p
 	if key == "" {
 		key = NewKey()
 	} else if prev, err := s.db.ByKey(ctx, key); err == nil {
-		return replay(prev, id, actor, payload)
+		return replay(prev, id, actor, by.Identity(), payload)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return Entry{}, err
 	}
@@ -289,16 +325,21 @@ func (s *Service) Append(ctx context.Context, id string, by Actor, key string, p
 		if err != nil {
 			return Entry{}, err
 		}
-		ev := store.Event{Time: s.stamp(), Actor: actor, Type: checked.Kind(), Payload: body, Key: key}
+		ev := store.Event{Time: s.stamp(), Actor: actor, Identity: by.Identity(), Type: checked.Kind(), Payload: body, Key: key}
 		stored, replayed, err := s.db.Append(ctx, id, st.Events, ev)
 		if errors.Is(err, store.ErrConflict) && attempt < maxRetries {
 			continue
+		}
+		var reused *store.KeyReusedError
+		if errors.As(err, &reused) {
+			// Another writer used the key first, with other bytes.
+			return replay(reused.Earlier, id, actor, by.Identity(), payload)
 		}
 		if err != nil {
 			return Entry{}, err
 		}
 		if replayed {
-			return replay(stored, id, actor, payload)
+			return replay(stored, id, actor, by.Identity(), payload)
 		}
 		return Decode(stored), nil
 	}
@@ -307,11 +348,20 @@ func (s *Service) Append(ctx context.Context, id string, by Actor, key string, p
 // replay answers a retry whose idempotency key is already in the ledger:
 // the stored entry if the retry asks for the same entry, else a refusal
 // naming the entry the key was used for.
-func replay(prev store.Event, id, actor string, payload Payload) (Entry, error) {
-	if prev.Incident == id && prev.Type == payload.Kind() && prev.Actor == actor && sameRequest(prev.Payload, payload) {
+func replay(prev store.Event, id, actor, identity string, payload Payload) (Entry, error) {
+	if prev.Incident == id && prev.Type == payload.Kind() && prev.Actor == actor && sameIdentity(prev.Identity, identity) && sameRequest(prev.Payload, payload) {
 		return Decode(prev), nil
 	}
 	return Entry{}, refuse("idempotency key %q was already used for %s seq %d (%s) with other content: use a new key", prev.Key, ShortID(prev.Incident), prev.Seq, prev.Type)
+}
+
+// sameIdentity compares identities, an empty stored one (written before
+// identities were recorded) counting as asserted.
+func sameIdentity(stored, asked string) bool {
+	if stored == "" {
+		stored = store.IdentityAsserted
+	}
+	return stored == asked
 }
 
 // sameRequest reports whether a retried payload asks for what was stored:
