@@ -1,11 +1,11 @@
 package store
 
 import (
-	"io"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"io"
 	"os"
 	osexec "os/exec"
 	"path/filepath"
