@@ -25,6 +25,7 @@ import (
 
 	"github.com/icconsole/ic/docs"
 	"github.com/icconsole/ic/incident"
+	"github.com/icconsole/ic/internal/checkpoint"
 	"github.com/icconsole/ic/internal/signers"
 	"github.com/icconsole/ic/internal/termsafe"
 	"github.com/icconsole/ic/runbook"
@@ -80,7 +81,7 @@ type env struct {
 	stdoutFile *os.File
 
 	// Global flags; the environment fills what a flag leaves empty.
-	db, runbooks, actor, allowedSigners string
+	db, runbooks, actor, allowedSigners, checkpointDir string
 
 	catalog *runbook.Catalog
 	svc     *incident.Service
@@ -233,20 +234,111 @@ func (e *env) service() (*incident.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	return e.configure(svc)
+}
+
+// readService opens the ledger for reading only: verify, export, timeline,
+// receipts and the reviews work on a read-only file and create nothing.
+func (e *env) readService() (*incident.Service, error) {
+	if e.svc != nil {
+		return e.svc, nil
+	}
+	cat, err := e.books()
+	if err != nil {
+		return nil, err
+	}
+	path, err := e.dbPath()
+	if err != nil {
+		return nil, err
+	}
+	svc, err := incident.OpenReadOnly(e.ctx, path, cat, e.clock())
+	if err != nil {
+		return nil, err
+	}
+	return e.configure(svc)
+}
+
+// configure gives a service what the configuration names: whose approvals
+// count, the checkpoint key and the folder of checkpoint copies.
+func (e *env) configure(svc *incident.Service) (*incident.Service, error) {
 	e.svc = svc
 	if p := firstNonEmpty(e.allowedSigners, os.Getenv("IC_ALLOWED_SIGNERS")); p != "" {
 		allowed, err := signers.ReadAllowed(p)
 		if err != nil {
 			return nil, err
 		}
-		e.svc = svc.WithAllowedSigners(allowed)
+		e.svc = e.svc.WithAllowedSigners(allowed)
 	}
+	signer, err := e.checkpointSigner()
+	if err != nil {
+		return nil, err
+	}
+	e.svc = e.svc.WithCheckpoints(signer, e.checkpointFolder(), func(msg string) {
+		fmt.Fprintf(e.stderr, "ic: warning: %s\n", termsafe.EscapeLine(msg))
+	})
 	return e.svc, nil
+}
+
+// keyPath is the checkpoint signing key: IC_CHECKPOINT_KEY, else
+// $XDG_CONFIG_HOME/ic/checkpoint.key (~/.config/ic/checkpoint.key).
+func (e *env) keyPath() string {
+	if p := os.Getenv("IC_CHECKPOINT_KEY"); p != "" {
+		return p
+	}
+	dir := os.Getenv("XDG_CONFIG_HOME")
+	if dir == "" || !filepath.IsAbs(dir) {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		dir = filepath.Join(home, ".config")
+	}
+	return filepath.Join(dir, "ic", "checkpoint.key")
+}
+
+// checkpointSigner loads the checkpoint key when there is one (nil when
+// none was created: checkpoints are then not signed).
+func (e *env) checkpointSigner() (*checkpoint.Signer, error) {
+	p := e.keyPath()
+	if p == "" {
+		return nil, nil
+	}
+	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return checkpoint.LoadSigner(p)
+}
+
+// checkpointFolder is --checkpoint-dir or IC_CHECKPOINT_DIR ("" for none).
+func (e *env) checkpointFolder() string {
+	return firstNonEmpty(e.checkpointDir, os.Getenv("IC_CHECKPOINT_DIR"))
+}
+
+// trustedKeys are the verifier keys whose checkpoints verify trusts: the
+// ones given, and the public half of the local checkpoint key.
+func (e *env) trustedKeys(given []string) []string {
+	keys := append([]string(nil), given...)
+	if p := e.keyPath(); p != "" {
+		if b, err := os.ReadFile(p + ".pub"); err == nil {
+			keys = append(keys, strings.TrimSpace(string(b)))
+		}
+	}
+	return keys
 }
 
 // incident opens the ledger and resolves an incident reference.
 func (e *env) incident(ref string) (*incident.Service, string, error) {
 	svc, err := e.service()
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := svc.Resolve(e.ctx, ref)
+	return svc, id, err
+}
+
+// readIncident is incident on a ledger opened for reading only.
+func (e *env) readIncident(ref string) (*incident.Service, string, error) {
+	svc, err := e.readService()
 	if err != nil {
 		return nil, "", err
 	}

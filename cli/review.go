@@ -39,7 +39,7 @@ func (e *env) reviewMonthly() *cobra.Command {
 					return usageError{msg: fmt.Sprintf("--month %q is not YYYY-MM", termsafe.EscapeLine(month)), cmd: c.CommandPath()}
 				}
 			}
-			svc, err := e.service()
+			svc, err := e.readService()
 			if err != nil {
 				return err
 			}
@@ -200,7 +200,7 @@ func (e *env) reviewTrail() *cobra.Command {
 		Args:              argsBetween(1, 1),
 		ValidArgsFunction: e.completeIncidents,
 		RunE: func(c *cobra.Command, args []string) error {
-			svc, id, err := e.incident(args[0])
+			svc, id, err := e.readIncident(args[0])
 			if err != nil {
 				return err
 			}

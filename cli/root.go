@@ -44,6 +44,7 @@ With no command, in a terminal, ic opens the full-screen console: declare an inc
 	pf.StringVar(&e.db, "db", "", "ledger database `FILE` (env IC_DB; default $XDG_STATE_HOME/ic/ic.db)")
 	pf.StringVar(&e.runbooks, "runbooks", "", "`DIR` of runbook books used instead of the embedded ones (env IC_RUNBOOKS)")
 	pf.StringVar(&e.actor, "actor", "", "`NAME` recorded as the actor of every entry; a name other than your login is recorded as asserted (env IC_ACTOR; default: login name)")
+	pf.StringVar(&e.checkpointDir, "checkpoint-dir", "", "`DIR` where signed checkpoints are copied, outside the ledger (env IC_CHECKPOINT_DIR)")
 	pf.StringVar(&e.allowedSigners, "allowed-signers", "", "git allowed-signers `FILE`: whose SSH signatures count for approvals (env IC_ALLOWED_SIGNERS)")
 	f := root.Flags()
 	f.StringVar(&cf.incident, "incident", "", "console: open incident `ID` at start")
@@ -72,6 +73,7 @@ With no command, in a terminal, ic opens the full-screen console: declare an inc
 	}
 	root.AddCommand(e.evidenceCommand(), e.approveCommand())
 	root.AddCommand(e.ledgerCommands()...)
+	root.AddCommand(e.keyCommand(), e.checkpointCommand(), e.receiptCommand(), e.verifyReceiptCommand())
 	root.AddCommand(e.reviewCommand(), e.routineCommand(), e.synccheckCommand(), e.versionCommand())
 	root.SetHelpCommandGroupID("")
 	root.SetCompletionCommandGroupID("")

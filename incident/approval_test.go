@@ -15,6 +15,7 @@ import (
 
 	"github.com/icconsole/ic/internal/signers"
 	"github.com/icconsole/ic/runbook"
+	"github.com/icconsole/ic/store"
 )
 
 func newSigner(t *testing.T) ssh.Signer {
@@ -211,5 +212,26 @@ func TestApprovalSignatureIsChecked(t *testing.T) {
 	entries, _ := tp.s.Entries(context.Background(), Range{Incident: tp.run.ID, Types: []string{"approval"}})
 	if len(entries) != 1 || entries[0].Identity != "key:"+a.Fingerprint || ActorOf(entries[0].Event).Label() != "bob (key)" {
 		t.Errorf("approval recorded with identity %q", entries[0].Identity)
+	}
+}
+
+// A step that needed approval, written past the rules (by another tool, an
+// older ic): the chain and the log are sound, and verify still names it.
+func TestVerifyFindsAStepRecordedWithoutApproval(t *testing.T) {
+	tp := newTwoParty(t)
+	tp.must(alice, tp.step(1))
+	tp.must(alice, tp.step(2))
+	ctx := context.Background()
+	h, _ := tp.s.db.Head(ctx, tp.run.ID)
+	body := fmt.Sprintf(`{"procedure":{"id":"T-300","version":1,"hash":%q},"step":3}`, tp.ref.Hash)
+	if _, _, err := tp.s.db.Append(ctx, tp.run.ID, h.Seq, store.Event{Time: *tp.now, Actor: "dave", Identity: "login", Type: "step_checked", Payload: []byte(body), Key: "raw-1"}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := tp.s.VerifyWith(ctx, VerifyOptions{Full: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK() || len(rep.Problems) != 1 || rep.Problems[0].Check != "approvals" || !strings.Contains(rep.Problems[0].Reason, "T-300 step 3 was recorded by dave with 0 valid approval(s) of 1 needed") {
+		t.Errorf("verify: %+v", rep.Problems)
 	}
 }

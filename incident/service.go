@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/icconsole/ic/internal/checkpoint"
 	"github.com/icconsole/ic/internal/signers"
 	"github.com/icconsole/ic/internal/termsafe"
 	"github.com/icconsole/ic/runbook"
@@ -43,6 +44,11 @@ type Service struct {
 	now   func() time.Time
 	// allowed are the keys whose approvals count (nil: none configured).
 	allowed *signers.Allowed
+	// signer signs checkpoints (nil: none), copied into checkpointDir;
+	// warn hears what failed after an entry was recorded (ledger.go).
+	signer        *checkpoint.Signer
+	checkpointDir string
+	warn          func(string)
 }
 
 // New returns a service over db and books; now is the clock (nil: the
@@ -341,6 +347,9 @@ func (s *Service) Append(ctx context.Context, id string, by Actor, key string, p
 		if replayed {
 			return replay(stored, id, actor, by.Identity(), payload)
 		}
+		if sc, ok := checked.(StateChange); ok && sc.To == pol.ClosingState() {
+			s.autoCheckpoint(ctx, st.Short()+" closed")
+		}
 		return Decode(stored), nil
 	}
 }
@@ -524,13 +533,20 @@ func (s *Service) Export(ctx context.Context, w io.Writer, format string, r Rang
 // VerifyReport is what Verify found.
 type VerifyReport = store.Report
 
-// Verify checks the ledger (one incident's chain when id is not empty).
+// Verify checks the whole ledger, or one incident when id is not empty,
+// re-reading every record (VerifyWith says what is checked).
 func (s *Service) Verify(ctx context.Context, id string) (store.Report, error) {
-	return s.db.Verify(ctx, id)
+	return s.VerifyWith(ctx, VerifyOptions{Full: id == "", Incident: id})
 }
 
-// Backup writes a verified copy of the ledger to dest.
+// Backup writes a verified copy of the ledger to dest, after signing a
+// checkpoint (when a key is configured) so the copy holds it.
 func (s *Service) Backup(ctx context.Context, dest string) (store.Report, error) {
+	if s.signer != nil {
+		if _, err := s.db.Checkpoint(ctx, s.signer, s.checkpointDir); err != nil {
+			return store.Report{}, fmt.Errorf("backup: signing the checkpoint first: %w", err)
+		}
+	}
 	return s.db.Backup(ctx, dest)
 }
 
