@@ -17,17 +17,17 @@ import (
 // startDeclare opens the declare form: a title, the book's triage
 // questions one by one, then the severity they suggest, to confirm or
 // change.
-func (m Model) startDeclare() (tea.Model, tea.Cmd) {
-	if m.opts.Service == nil {
-		m.setStatus("no ledger: the console was started without a database")
-		return m, nil
+func (m *Model) startDeclare() tea.Cmd {
+	if !m.c.ledger() {
+		m.setStatus(noLedger)
+		return nil
 	}
 	b := m.currentBook()
 	if b == nil {
-		return m, nil
+		return nil
 	}
 	pol := b.Policy
-	fields := []field{newTextField("What is wrong? (a short title)", "payments API returning 500s", false)}
+	fields := []field{newTextField(m.c.styles, "What is wrong? (a short title)", "payments API returning 500s", false)}
 	for _, q := range pol.Triage.Questions {
 		fields = append(fields, newYesNoField(q.Ask))
 	}
@@ -54,20 +54,20 @@ func (m Model) startDeclare() (tea.Model, tea.Cmd) {
 		}
 	}
 	m.form = f
-	return m, f.focus()
+	return f.focus()
 }
 
 // startIncidentForm opens the short form behind S, T, A, u, E and I.
-func (m Model) startIncidentForm(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	k := m.keys
+func (m *Model) startIncidentForm(msg tea.KeyMsg) tea.Cmd {
+	k := m.c.keys
 	if m.incident == nil {
-		m.setStatus("no open incident: press D to declare one or o to open one")
-		return m, nil
+		m.setStatus(noIncident)
+		return nil
 	}
 	b := m.currentBook()
 	if b == nil {
 		m.setStatus("the incident's book " + m.incident.Book + " is not loaded")
-		return m, nil
+		return nil
 	}
 	pol := b.Policy
 	var f *form
@@ -80,15 +80,15 @@ func (m Model) startIncidentForm(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			}
 		}
 		f = &form{kind: formSeverity, title: "Change severity from " + m.incident.Severity, fields: []field{
-			newChoiceField("New severity", others, 0), newTextField("Why? (recorded)", "reason", false)}}
+			newChoiceField("New severity", others, 0), newTextField(m.c.styles, "Why? (recorded)", "reason", false)}}
 	case key.Matches(msg, k.State):
 		next := pol.NextStates(m.incident.State)
 		if len(next) == 0 {
 			m.setStatus("the policy allows no move from " + m.incident.State)
-			return m, nil
+			return nil
 		}
 		f = &form{kind: formState, title: "Move " + m.incident.Short() + " from " + m.incident.State + " (only the policy's transitions)", fields: []field{
-			newChoiceField("New state", next, 0), newTextField("Why? (optional)", "reason", true)}}
+			newChoiceField("New state", next, 0), newTextField(m.c.styles, "Why? (optional)", "reason", true)}}
 	case key.Matches(msg, k.Role):
 		var roles []string
 		for _, r := range pol.Roles {
@@ -98,44 +98,44 @@ func (m Model) startIncidentForm(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			roles = []string{"commander", "scribe"}
 		}
 		f = &form{kind: formRole, title: "Assign a role", fields: []field{
-			newChoiceField("Role", roles, 0), newTextField("Who?", "name", false)}}
+			newChoiceField("Role", roles, 0), newTextField(m.c.styles, "Who?", "name", false)}}
 	case key.Matches(msg, k.Update):
 		f = &form{kind: formUpdate, title: "Post a status update (resets the countdown)", fields: []field{
-			newTextField("Update", "what is known, what is being done, next update at…", false)}}
+			newTextField(m.c.styles, "Update", "what is known, what is being done, next update at…", false)}}
 	case key.Matches(msg, k.Evidence):
 		f = &form{kind: formEvidence, title: "Attach a file as evidence (bytes kept in the ledger, up to 16 MiB)", fields: []field{
-			newTextField("File path", "/var/log/service/error.log", false), newTextField("What it shows (optional)", "label", true)}}
+			newTextField(m.c.styles, "File path", "/var/log/service/error.log", false), newTextField(m.c.styles, "What it shows (optional)", "label", true)}}
 	case key.Matches(msg, k.Action):
 		f = &form{kind: formAction, title: "Add an action item", fields: []field{
-			newTextField("What needs doing?", "add an alert on 5xx rate", false),
-			newTextField("Owner", "name", false),
-			newTextField("Due (YYYY-MM-DD, optional)", m.now.AddDate(0, 0, 14).Format(time.DateOnly), true)}}
+			newTextField(m.c.styles, "What needs doing?", "add an alert on 5xx rate", false),
+			newTextField(m.c.styles, "Owner", "name", false),
+			newTextField(m.c.styles, "Due (YYYY-MM-DD, optional)", m.now.AddDate(0, 0, 14).Format(time.DateOnly), true)}}
 	}
 	m.form = f
-	return m, f.focus()
+	return f.focus()
 }
 
 // submit turns a completed form into the command that records it.
-func (m Model) submit(f *form) (tea.Model, tea.Cmd) {
+func (m *Model) submit(f *form) tea.Cmd {
 	a := f.answers()
 	switch f.kind {
 	case formDeclare:
 		b := f.data.(*runbook.Book)
-		l, actor := m.opts.Service, m.opts.Actor
+		l, actor := m.c.svc, m.c.actor
 		var fr *incident.ProcedureRef
 		if p, ok := m.opts.Catalog.Procedure(b.Policy.FirstResponse); ok {
 			r := incident.Ref(p)
 			fr = &r
 			m.steps.open(p)
-			m.show(p)
+			m.reader.show(p)
 			m.focus = stepsPane
 		}
 		d := incident.Declaration{Book: b.ID, Title: a[0], Severity: a[len(a)-1], Runbook: fr, By: actor, Key: incident.NewKey(), FromRun: m.fromRun}
-		ctx := m.ctx()
+		ctx := m.c.ctx
 		m.setStatus("declaring…")
 		m.fromRun = ""
 		m.mode = respondMode
-		return m, tea.Batch(m.renderShown(), func() tea.Msg {
+		return tea.Batch(m.reader.render(), func() tea.Msg {
 			inc, _, err := l.Declare(ctx, d)
 			if err == nil && d.FromRun != "" {
 				// The run points at the incident too: the link goes both ways.
@@ -144,51 +144,51 @@ func (m Model) submit(f *form) (tea.Model, tea.Cmd) {
 			return declaredMsg{incident: inc, err: err}
 		})
 	case formSeverity:
-		return m, m.appendCmd("severity change", incident.SeverityChange{To: a[0], Reason: a[1]})
+		return m.appendCmd("severity change", incident.SeverityChange{To: a[0], Reason: a[1]})
 	case formState:
-		return m, m.appendCmd("state change", incident.StateChange{To: a[0], Reason: a[1]})
+		return m.appendCmd("state change", incident.StateChange{To: a[0], Reason: a[1]})
 	case formRole:
-		return m, m.appendCmd("role", incident.RoleAssignment{Role: a[0], Name: a[1]})
+		return m.appendCmd("role", incident.RoleAssignment{Role: a[0], Name: a[1]})
 	case formUpdate:
-		return m, m.appendCmd("status update", incident.StatusUpdate{Text: a[0]})
+		return m.appendCmd("status update", incident.StatusUpdate{Text: a[0]})
 	case formAction:
-		return m, m.appendCmd("action item", incident.ActionItem{Text: a[0], Owner: a[1], Due: a[2]})
+		return m.appendCmd("action item", incident.ActionItem{Text: a[0], Owner: a[1], Due: a[2]})
 	case formSkip:
 		step := f.data.(runbook.Step)
-		return m, m.appendStep(step.Number, stepSkippedMark, fmt.Sprintf("skip of step %d", step.Number), incident.StepSkipped{Procedure: incident.Ref(m.steps.proc), Step: step.Number, Text: step.Text, Reason: a[0]})
+		return m.steps.appendStep(step.Number, stepSkippedMark, fmt.Sprintf("skip of step %d", step.Number), incident.StepSkipped{Procedure: incident.Ref(m.steps.proc), Step: step.Number, Text: step.Text, Reason: a[0]})
 	case formFail:
 		return m.failStep(f.data.(runbook.Step), a[0])
 	case formFailDeclare:
 		if a[0] != "yes" || m.incident == nil {
-			return m, nil
+			return nil
 		}
 		m.fromRun = m.incident.ID
-		m2, cmd := m.startDeclare()
-		mm := m2.(Model)
-		if mm.form != nil {
-			mm.form.fields[0].input.SetValue(f.data.(string))
+		cmd := m.startDeclare()
+		if m.form != nil {
+			m.form.fields[0].input.SetValue(f.data.(string))
 		}
-		return mm, cmd
+		return cmd
 	case formOpen:
 		list := f.data.([]incident.Status)
 		i := f.fields[0].choice
 		m.setStatus("opening " + list[i].Short() + "…")
-		return m, loadIncident(m.ctx(), m.opts.Service, list[i].ID)
+		return loadIncident(m.c.ctx, m.c.svc, list[i].ID)
 	case formEvidence:
 		if m.incident == nil {
-			return m, nil
+			return nil
 		}
-		ctx, l, id, actor, key := m.ctx(), m.opts.Service, m.incident.ID, m.opts.Actor, incident.NewKey()
+		w := m.c.writer
+		ctx, l, id, actor, key := w.ctx, w.svc, w.incident, w.actor, incident.NewKey()
 		path, label := expandHome(a[0]), a[1]
-		return m, m.enqueue(func() tea.Msg {
+		return w.enqueue(func() tea.Msg {
 			ev, err := l.AttachEvidenceFile(ctx, id, actor, key, path, label)
 			if err != nil {
-				return appendedMsg{err: fmt.Errorf("evidence not attached: %w", err)}
+				return appendedMsg{incident: id, err: fmt.Errorf("evidence not attached: %w", err)}
 			}
-			return appendedMsg{event: ev, what: "evidence " + filepath.Base(path)}
+			return appendedMsg{incident: id, event: ev, what: "evidence " + filepath.Base(path)}
 		})
 	}
-	return m, nil
+	return nil
 }
 
 func expandHome(p string) string {

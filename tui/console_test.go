@@ -222,7 +222,7 @@ func TestStepsPauseSkipAndGates(t *testing.T) {
 	// TPAF-001's irreversible step 6 waits for steps 3, 4 and 5.
 	tpaf, _ := opts.Catalog.Procedure("TPAF-001")
 	mm = m.(Model)
-	mm.show(tpaf)
+	mm.reader.show(tpaf)
 	mm.focus = readerPane
 	m = drive(t, mm, keys("L")...)
 	mm = m.(Model)
@@ -253,7 +253,7 @@ func TestNoteDraftSurvives(t *testing.T) {
 	m = drive(t, m, append([]tea.Msg{size(80, 24)}, keys("nhalf a thought")...)...)
 	mm := m.(Model)
 	// The pause in typing saves the draft.
-	m = drive(t, mm, draftTickMsg{gen: mm.draftGen})
+	m = drive(t, mm, draftTickMsg{gen: mm.note.draftGen})
 	if got, _ := os.ReadFile(opts.Service.Drafts().Path()); string(got) != "half a thought" {
 		t.Fatalf("draft file holds %q", got)
 	}
@@ -287,8 +287,8 @@ func TestNoteFailureKeepsText(t *testing.T) {
 	opts.Service.Close() // the ledger goes away under the console
 	m = drive(t, m, keys("nimportant observation\n")...)
 	mm := m.(Model)
-	if mm.note.Value() != "important observation" || !mm.statusErr {
-		t.Errorf("note line %q, status %q: the text must come back", mm.note.Value(), mm.status)
+	if mm.note.text() != "important observation" || !mm.statusErr {
+		t.Errorf("note line %q, status %q: the text must come back", mm.note.text(), mm.status)
 	}
 }
 
@@ -305,7 +305,8 @@ func TestHeaderCountdown(t *testing.T) {
 		t.Errorf("17 minutes in: %q", v)
 	}
 	// In colour, overdue is red.
-	mm.styles = NewStyles(render.Theme{Profile: termenv.ANSI, Dark: true})
+	colour := NewStyles(render.Theme{Profile: termenv.ANSI, Dark: true})
+	mm.c.styles = &colour
 	if v := mm.headerView(); !strings.Contains(v, "\x1b[") || !strings.Contains(v, "31") {
 		t.Errorf("overdue countdown not red: %q", v)
 	}
@@ -319,7 +320,7 @@ func TestBordersRedAndGreen(t *testing.T) {
 	}{{"O-101", "\x1b[31m╭"}, {"O-201", "\x1b[32m╭"}} {
 		mm := drive(t, New(opts), size(80, 24)).(Model)
 		p, _ := opts.Catalog.Procedure(c.id)
-		mm.show(p)
+		mm.reader.show(p)
 		mm.focus = readerPane
 		if v := mm.View(); !strings.Contains(v, c.colour) {
 			t.Errorf("%s: border not drawn with %q", c.id, c.colour)

@@ -62,8 +62,9 @@ type form struct {
 	data any
 }
 
-func newTextField(label, placeholder string, optional bool) field {
+func newTextField(st *Styles, label, placeholder string, optional bool) field {
 	in := textinput.New()
+	in.PromptStyle, in.TextStyle, in.PlaceholderStyle = st.Plain, st.Plain, st.Muted
 	in.Placeholder = placeholder
 	in.Prompt = "> "
 	in.CharLimit = 64 << 10
@@ -104,7 +105,7 @@ func (f *form) dirty() bool {
 }
 
 // update handles a key; done is true when the last field was answered.
-func (f *form) update(msg tea.KeyMsg, keys KeyMap) (done bool, cmd tea.Cmd) {
+func (f *form) update(msg tea.KeyMsg, keys *KeyMap) (done bool, cmd tea.Cmd) {
 	c := f.current()
 	advance := func() (bool, tea.Cmd) {
 		f.err = ""
@@ -163,7 +164,7 @@ func (f *form) answers() []string {
 	return out
 }
 
-func (f *form) view(s Styles, width int) string {
+func (f *form) view(s *Styles, width int) string {
 	var b strings.Builder
 	b.WriteString(s.Title.Render(f.title))
 	b.WriteString("\n")

@@ -17,10 +17,26 @@ import (
 // pauseLength is the pause that opens the first-response checklist.
 const pauseLength = 30 * time.Second
 
-// stepper walks one procedure's steps. What is done comes from the
-// timeline (step_checked / step_skipped events citing the procedure's
-// hash), so two operators on one incident see the same progress.
+// stepMark is how a step stands on the timeline.
+type stepMark int
+
+const (
+	stepOpen stepMark = iota
+	stepChecked
+	stepSkippedMark
+	stepFailedMark
+)
+
+// stepper is the checklist pane: it walks one procedure's steps. What is
+// done comes from the timeline (step_checked / step_skipped events citing
+// the procedure's hash), so two operators on one incident see the same
+// progress.
 type stepper struct {
+	c             *common
+	width, height int
+	focused       bool
+	now           time.Time
+
 	proc   *runbook.Procedure
 	cursor int
 	// marks: procedure hash -> step number -> mark.
@@ -28,11 +44,34 @@ type stepper struct {
 	pausing    bool
 	pauseFrom  time.Time
 	pauseUntil time.Time
+
+	// routine is set while a routine run is walked: f records a failure
+	// and the last runs show below the steps.
+	routine bool
+	history []incident.RunSummary
 }
+
+// stepUndo names a step mark to take back.
+type stepUndo struct {
+	hash string
+	step int
+}
+
+func newStepper(c *common) stepper { return stepper{c: c} }
+
+func (s *stepper) SetSize(w, h int) { s.width, s.height = w, h }
 
 func (s *stepper) open(p *runbook.Procedure) {
 	s.proc = p
 	s.cursor = s.firstOpen()
+}
+
+// current is the step under the cursor ("" with no procedure).
+func (s *stepper) current() string {
+	if s.proc == nil || s.cursor >= len(s.proc.Steps) {
+		return ""
+	}
+	return s.proc.Steps[s.cursor].Text
 }
 
 func (s *stepper) mark(n int) stepMark {
@@ -117,88 +156,105 @@ func (s *stepper) startPause(now time.Time) {
 	s.pausing, s.pauseFrom, s.pauseUntil = true, now, now.Add(pauseLength)
 }
 
+// tick moves the clock on and ends the pause when its time is up.
+func (s *stepper) tick(now time.Time) tea.Cmd {
+	s.now = now
+	if s.pausing && !now.Before(s.pauseUntil) {
+		return s.endPause(false)
+	}
+	return nil
+}
+
 // endPause records how the opening pause ended: taken in full, or skipped.
-func (m *Model) endPause(skipped bool) tea.Cmd {
-	s := &m.steps
+func (s *stepper) endPause(skipped bool) tea.Cmd {
 	s.pausing = false
-	took := m.now.Sub(s.pauseFrom).Round(time.Second)
+	took := s.now.Sub(s.pauseFrom).Round(time.Second)
 	if s.proc != nil && len(s.proc.Steps) > 0 && strings.HasPrefix(strings.ToLower(s.proc.Steps[0].Text), "pause") {
 		step := s.proc.Steps[0]
 		if skipped {
-			return m.appendStep(1, stepSkippedMark, "pause skipped", incident.StepSkipped{Procedure: incident.Ref(s.proc), Step: 1, Text: step.Text, Reason: fmt.Sprintf("pause skipped after %s", took)})
+			return s.appendStep(1, stepSkippedMark, "pause skipped", incident.StepSkipped{Procedure: incident.Ref(s.proc), Step: 1, Text: step.Text, Reason: fmt.Sprintf("pause skipped after %s", took)})
 		}
-		return m.appendStep(1, stepChecked, "pause taken", incident.StepChecked{Procedure: incident.Ref(s.proc), Step: 1, Text: step.Text})
+		return s.appendStep(1, stepChecked, "pause taken", incident.StepChecked{Procedure: incident.Ref(s.proc), Step: 1, Text: step.Text})
 	}
 	if skipped {
-		return m.appendCmd("pause skipped", incident.Note{Text: fmt.Sprintf("first-response pause skipped after %s", took)})
+		return s.c.writer.append("pause skipped", incident.Note{Text: fmt.Sprintf("first-response pause skipped after %s", took)}, nil, nil)
 	}
-	return m.appendCmd("pause taken", incident.Note{Text: "first-response pause of 30s taken"})
+	return s.c.writer.append("pause taken", incident.Note{Text: "first-response pause of 30s taken"}, nil, nil)
 }
 
-func (m Model) stepsKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	k := m.keys
-	s := &m.steps
+func (s *stepper) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case appendedMsg:
+		if u := msg.undo; u != nil && msg.err != nil {
+			delete(s.marks[u.hash], u.step)
+			s.cursor = s.firstOpen()
+		}
+		return nil
+	case tea.KeyMsg:
+		return s.key(msg)
+	}
+	return nil
+}
+
+func (s *stepper) key(msg tea.KeyMsg) tea.Cmd {
+	k := s.c.keys
 	if key.Matches(msg, k.SkipPause) && s.pausing {
-		return m, m.endPause(true)
+		return s.endPause(true)
 	}
 	if s.proc == nil || len(s.proc.Steps) == 0 {
-		return m, nil
+		return nil
 	}
 	switch {
 	case key.Matches(msg, k.Up):
 		if s.cursor > 0 {
 			s.cursor--
 		}
-		m.locateStep()
 	case key.Matches(msg, k.Down):
 		if s.cursor < len(s.proc.Steps)-1 {
 			s.cursor++
 		}
-		m.locateStep()
 	case key.Matches(msg, k.Check):
 		if s.pausing {
-			m.setStatus("pausing: read the alert again (x skips the pause, and the skip is recorded)")
-			return m, nil
+			s.c.post(statusMsg{text: "pausing: read the alert again (x skips the pause, and the skip is recorded)"})
+			return nil
 		}
 		step := s.proc.Steps[s.cursor]
 		if s.mark(step.Number) != stepOpen {
-			m.setStatus(fmt.Sprintf("step %d is already recorded", step.Number))
-			return m, nil
+			s.c.post(statusMsg{text: fmt.Sprintf("step %d is already recorded", step.Number)})
+			return nil
 		}
 		if missing := s.missingGates(step); len(missing) > 0 {
-			m.setError(fmt.Errorf("step %d needs step(s) %s done first", step.Number, strings.Trim(fmt.Sprint(missing), "[]")))
-			return m, nil
+			s.c.post(statusMsg{text: fmt.Sprintf("step %d needs step(s) %s done first", step.Number, strings.Trim(fmt.Sprint(missing), "[]")), err: true})
+			return nil
 		}
-		return m, m.appendStep(step.Number, stepChecked, fmt.Sprintf("%s step %d", s.proc.ID, step.Number), incident.StepChecked{Procedure: incident.Ref(s.proc), Step: step.Number, Text: step.Text})
-	case key.Matches(msg, k.Fail) && m.incident != nil && m.incident.Kind == "routine":
+		return s.appendStep(step.Number, stepChecked, fmt.Sprintf("%s step %d", s.proc.ID, step.Number), incident.StepChecked{Procedure: incident.Ref(s.proc), Step: step.Number, Text: step.Text})
+	case key.Matches(msg, k.Fail) && s.routine:
 		step := s.proc.Steps[s.cursor]
 		if s.mark(step.Number) != stepOpen {
-			m.setStatus(fmt.Sprintf("step %d is already recorded", step.Number))
-			return m, nil
+			s.c.post(statusMsg{text: fmt.Sprintf("step %d is already recorded", step.Number)})
+			return nil
 		}
-		m.form = &form{kind: formFail, title: fmt.Sprintf("%s step %d failed", s.proc.ID, step.Number), data: step,
-			fields: []field{newTextField("What failed? (required, recorded)", "disk at 91% on node 3", false)}}
-		return m, m.form.focus()
+		s.c.post(openFormMsg{&form{kind: formFail, title: fmt.Sprintf("%s step %d failed", s.proc.ID, step.Number), data: step,
+			fields: []field{newTextField(s.c.styles, "What failed? (required, recorded)", "disk at 91% on node 3", false)}}})
 	case key.Matches(msg, k.Skip):
 		step := s.proc.Steps[s.cursor]
 		if s.mark(step.Number) != stepOpen {
-			m.setStatus(fmt.Sprintf("step %d is already recorded", step.Number))
-			return m, nil
+			s.c.post(statusMsg{text: fmt.Sprintf("step %d is already recorded", step.Number)})
+			return nil
 		}
-		m.form = &form{kind: formSkip, title: fmt.Sprintf("Skip %s step %d", s.proc.ID, step.Number), data: step,
-			fields: []field{newTextField("Why is this step skipped? (required, recorded)", "reason", false)}}
-		return m, m.form.focus()
+		s.c.post(openFormMsg{&form{kind: formSkip, title: fmt.Sprintf("Skip %s step %d", s.proc.ID, step.Number), data: step,
+			fields: []field{newTextField(s.c.styles, "Why is this step skipped? (required, recorded)", "reason", false)}}})
 	}
-	return m, nil
+	return nil
 }
 
 // appendStep marks step n at once, before the ledger answers, so quick
 // keystrokes walk on to the next step instead of recording one twice, and
 // queues the append; if it fails, the mark is taken back.
-func (m *Model) appendStep(n int, mk stepMark, what string, payload incident.Payload) tea.Cmd {
-	s := &m.steps
-	if m.incident == nil || s.proc == nil {
-		return m.appendCmd(what, payload) // says why nothing is recorded
+func (s *stepper) appendStep(n int, mk stepMark, what string, payload incident.Payload) tea.Cmd {
+	if s.c.writer.incident == "" || s.proc == nil {
+		s.c.post(statusMsg{text: noIncident})
+		return nil
 	}
 	if s.marks == nil {
 		s.marks = map[string]map[int]stepMark{}
@@ -208,14 +264,7 @@ func (m *Model) appendStep(n int, mk stepMark, what string, payload incident.Pay
 	}
 	s.marks[s.proc.Hash][n] = mk
 	s.cursor = s.firstOpen()
-	m.locateStep()
-	return m.enqueue(m.rawAppend(what, payload, &stepUndo{hash: s.proc.Hash, step: n}))
-}
-
-// stepUndo names a step mark to take back.
-type stepUndo struct {
-	hash string
-	step int
+	return s.c.writer.append(what, payload, &stepUndo{hash: s.proc.Hash, step: n}, nil)
 }
 
 // missingGates lists the steps a gated step still waits for.
@@ -229,9 +278,23 @@ func (s *stepper) missingGates(step runbook.Step) []int {
 	return missing
 }
 
-func (m Model) stepsView(width, height int) string {
-	s := &m.steps
-	st := m.styles
+func (s *stepper) ShortHelp() []key.Binding {
+	k := s.c.keys
+	out := []key.Binding{k.Check, k.Skip}
+	if s.routine {
+		out = append(out, k.Fail)
+	}
+	if s.pausing {
+		out = append(out, k.SkipPause)
+	}
+	return out
+}
+
+func (s *stepper) FullHelp() [][]key.Binding { return [][]key.Binding{s.ShortHelp()} }
+
+func (s *stepper) View() string {
+	st := s.c.styles
+	width, height := s.width, s.height
 	if s.proc == nil {
 		return st.Muted.Render(wrap("No checklist open. Declare an incident (D) to walk the first-response checklist, or pick a procedure in the library and press L.", width))
 	}
@@ -239,7 +302,7 @@ func (m Model) stepsView(width, height int) string {
 	lines := []string{st.Title.Render(truncate(termsafe.EscapeLine(fmt.Sprintf("%s %s", s.proc.ID, s.proc.Title)), width)),
 		st.Muted.Render(fmt.Sprintf("progress %d/%d · v%d · sha256 %s", done, total, s.proc.Version, s.proc.Hash[:12]))}
 	if s.pausing {
-		left := max(0, s.pauseUntil.Sub(m.now).Round(time.Second))
+		left := max(0, s.pauseUntil.Sub(s.now).Round(time.Second))
 		lines = append(lines, st.Overdue.Render(fmt.Sprintf(" PAUSE %2ds ", int(left.Seconds())))+" hands off, read the alert again · x skips")
 	}
 	rows := height - len(lines)
@@ -270,8 +333,8 @@ func (m Model) stepsView(width, height int) string {
 		}
 		lines = append(lines, " "+style.Render(text))
 	}
-	if m.mode == routineMode {
-		if hist := m.historyView(width); len(hist) > 0 && len(lines)+len(hist)+1 <= height {
+	if s.routine {
+		if hist := s.historyView(width); len(hist) > 0 && len(lines)+len(hist)+1 <= height {
 			lines = append(append(lines, ""), hist...)
 		}
 	}

@@ -29,8 +29,13 @@ type syncState struct {
 	err     error // the source itself is wrong (bad URL or root)
 }
 
-// syncPanel shows the last check per source.
+// syncPanel is the sync-committee side panel: the last check per source.
 type syncPanel struct {
+	c             *common
+	width, height int
+	focused       bool
+	now           time.Time
+
 	sources []incident.SyncSource
 	state   []syncState
 	cursor  int
@@ -38,9 +43,14 @@ type syncPanel struct {
 	spinner spinner.Model
 }
 
-func newSyncPanel(sources []incident.SyncSource, sp spinner.Model) syncPanel {
-	return syncPanel{sources: sources, state: make([]syncState, len(sources)), spinner: sp}
+func newSyncPanel(c *common, sources []incident.SyncSource) syncPanel {
+	sp := spinner.New()
+	sp.Spinner = spinner.Line
+	sp.Style = c.styles.Plain
+	return syncPanel{c: c, sources: sources, state: make([]syncState, len(sources)), spinner: sp}
 }
+
+func (p *syncPanel) SetSize(w, h int) { p.width, p.height = w, h }
 
 func (p *syncPanel) running() bool {
 	for _, s := range p.state {
@@ -69,14 +79,14 @@ func (p *syncPanel) summary(i int) string {
 	return fmt.Sprintf("%d/%d verified", out.Verified(), len(out.Results))
 }
 
-// run starts the selected source's check, within ctx.
-func (p *syncPanel) run(ctx context.Context) tea.Cmd {
+// run starts the selected source's check.
+func (p *syncPanel) run() tea.Cmd {
 	if len(p.sources) == 0 || p.state[p.cursor].running {
 		return nil
 	}
 	i := p.cursor
 	p.state[i].running = true
-	src := p.sources[i]
+	src, ctx := p.sources[i], p.c.ctx
 	return tea.Batch(p.spinner.Tick, func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
@@ -85,60 +95,79 @@ func (p *syncPanel) run(ctx context.Context) tea.Cmd {
 	})
 }
 
-func (m Model) syncKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	k := m.keys
-	p := &m.sync
-	switch {
-	case key.Matches(msg, k.Up):
-		if p.cursor > 0 {
-			p.cursor--
+func (p *syncPanel) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case syncDoneMsg:
+		p.done(msg, p.now)
+		p.c.post(statusMsg{text: "sync check done: " + p.summary(msg.source)})
+	case spinner.TickMsg:
+		if !p.running() {
+			return nil
 		}
-	case key.Matches(msg, k.Down):
-		if p.cursor < len(p.sources)-1 {
-			p.cursor++
+		var cmd tea.Cmd
+		p.spinner, cmd = p.spinner.Update(msg)
+		return cmd
+	case tea.KeyMsg:
+		k := p.c.keys
+		switch {
+		case key.Matches(msg, k.Up):
+			if p.cursor > 0 {
+				p.cursor--
+			}
+		case key.Matches(msg, k.Down):
+			if p.cursor < len(p.sources)-1 {
+				p.cursor++
+			}
+		case key.Matches(msg, k.SyncRun):
+			if cmd := p.run(); cmd != nil {
+				p.c.post(statusMsg{text: "checking " + p.sources[p.cursor].Name() + "…"})
+				return cmd
+			}
+		case key.Matches(msg, k.SyncAppend):
+			return p.appendResult()
 		}
-	case key.Matches(msg, k.SyncRun):
-		if cmd := p.run(m.ctx()); cmd != nil {
-			m.setStatus("checking " + p.sources[p.cursor].Name() + "…")
-			return m, cmd
-		}
-	case key.Matches(msg, k.SyncAppend):
-		return m.appendSync()
 	}
-	return m, nil
+	return nil
 }
 
-// appendSync adds the selected source's last results to the incident as
+// appendResult adds the selected source's last results to the incident as
 // verification events.
-func (m Model) appendSync() (tea.Model, tea.Cmd) {
-	p := &m.sync
+func (p *syncPanel) appendResult() tea.Cmd {
 	if len(p.sources) == 0 || !p.state[p.cursor].ran {
-		m.setStatus("no result yet: r runs the check")
-		return m, nil
+		p.c.post(statusMsg{text: "no result yet: r runs the check"})
+		return nil
 	}
-	if m.incident == nil {
-		m.setStatus("no open incident to add the result to")
-		return m, nil
+	w := p.c.writer
+	if w.incident == "" {
+		p.c.post(statusMsg{text: "no open incident to add the result to"})
+		return nil
 	}
 	if p.state[p.cursor].err != nil {
-		m.setStatus("the last run checked nothing: " + p.state[p.cursor].err.Error())
-		return m, nil
+		p.c.post(statusMsg{text: "the last run checked nothing: " + p.state[p.cursor].err.Error()})
+		return nil
 	}
 	rep := p.state[p.cursor].outcome
-	ctx, l, id, actor := m.ctx(), m.opts.Service, m.incident.ID, m.opts.Actor
-	return m, m.enqueue(func() tea.Msg {
-		err := l.RecordSync(ctx, id, actor, &rep)
+	ctx, svc, id, actor := w.ctx, w.svc, w.incident, w.actor
+	return w.enqueue(func() tea.Msg {
+		err := svc.RecordSync(ctx, id, actor, &rep)
 		if err != nil || len(rep.Appended) == 0 {
-			return appendedMsg{err: err}
+			return appendedMsg{incident: id, err: err}
 		}
-		ev, err := l.Entry(ctx, id, rep.Appended[len(rep.Appended)-1])
-		return appendedMsg{event: ev, what: fmt.Sprintf("%d sync-committee result(s)", len(rep.Appended)), err: err}
+		ev, err := svc.Entry(ctx, id, rep.Appended[len(rep.Appended)-1])
+		return appendedMsg{incident: id, event: ev, what: fmt.Sprintf("%d sync-committee result(s)", len(rep.Appended)), err: err}
 	})
 }
 
-func (m Model) syncView(width, height int) string {
-	p := &m.sync
-	st := m.styles
+func (p *syncPanel) ShortHelp() []key.Binding {
+	k := p.c.keys
+	return []key.Binding{k.SyncRun, k.SyncAppend}
+}
+
+func (p *syncPanel) FullHelp() [][]key.Binding { return [][]key.Binding{p.ShortHelp()} }
+
+func (p *syncPanel) View() string {
+	st := p.c.styles
+	width, height := p.width, p.height
 	lines := []string{st.Title.Render("Sync-committee checks")}
 	if len(p.sources) == 0 {
 		lines = append(lines, st.Muted.Render(wrap("No source configured. Start ic with --beacon URLS --checkpoint ROOT (or IC_BEACON, IC_CHECKPOINT), or --sync-bootstrap FILE --sync-update FILE.", width)))
@@ -158,7 +187,7 @@ func (m Model) syncView(width, height int) string {
 		case !s.ran:
 			lines = append(lines, st.Muted.Render("  not run yet: r runs it"))
 		default:
-			lines = append(lines, m.syncOutcomeLines(s, width)...)
+			lines = append(lines, p.outcomeLines(s, width)...)
 		}
 	}
 	lines = append(lines, st.Muted.Render("r re-run · e add to incident · ↑/↓ source"))
@@ -168,10 +197,10 @@ func (m Model) syncView(width, height int) string {
 	return strings.Join(lines, "\n")
 }
 
-func (m Model) syncOutcomeLines(s syncState, width int) []string {
-	st := m.styles
+func (p *syncPanel) outcomeLines(s syncState, width int) []string {
+	st := p.c.styles
 	var lines []string
-	ago := render.ShortDuration(m.now.Sub(s.at))
+	ago := render.ShortDuration(p.now.Sub(s.at))
 	for _, a := range s.outcome.Attempts {
 		lines = append(lines, st.Muted.Render(truncate("  ✗ "+termsafe.EscapeLine(a.Endpoint+": "+string(a.Classification)), width)))
 	}

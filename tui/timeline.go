@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
@@ -15,22 +14,43 @@ import (
 // timelinePage is how many events are read at a time.
 const timelinePage = 200
 
-// timeline holds a window of an incident's events, newest at the bottom.
-// Only the newest page is read at first; scrolling up reads older pages on
-// demand, and drawing touches only the rows on screen, so a 100,000-event
-// incident scrolls like an empty one.
+// timeline is the timeline pane: a window of the open incident's entries,
+// newest at the bottom. Only the newest page is read at first; scrolling
+// up reads older pages on demand, and drawing touches only the rows on
+// screen, so a 100,000-event incident scrolls like an empty one.
 type timeline struct {
-	id     string
-	events []incident.Entry // ascending by seq, a contiguous run ending at the newest loaded
-	total  int64            // events in the incident
+	c             *common
+	width, height int
+	focused       bool
+
+	incident *incident.Status
+	id       string
+	events   []incident.Entry // ascending by seq, a contiguous run ending at the newest loaded
+	total    int64            // events in the incident
 	// offset is how many rows the view is scrolled up from the bottom.
 	offset  int
 	loading bool
+	utc     bool
 }
 
-func newTimeline(id string, events []incident.Entry, total int64) timeline {
-	return timeline{id: id, events: events, total: total}
+// olderLoadedMsg brings an older page of the timeline.
+type olderLoadedMsg struct {
+	id     string
+	events []incident.Entry
+	err    error
 }
+
+func newTimeline(c *common) timeline { return timeline{c: c} }
+
+func (t *timeline) SetSize(w, h int) { t.width, t.height = w, h }
+
+// load replaces what the pane shows with an incident's newest page.
+func (t *timeline) load(st *incident.Status, events []incident.Entry) {
+	t.incident, t.id, t.events, t.total, t.offset, t.loading = st, st.ID, events, st.Events, 0, false
+}
+
+// setStatus follows the incident's standing (the header's view of it).
+func (t *timeline) setStatus(st *incident.Status) { t.incident = st }
 
 func (t *timeline) lastSeq() int64 {
 	if len(t.events) == 0 {
@@ -75,41 +95,57 @@ func (t *timeline) prepend(older []incident.Entry) {
 // scroll moves the view by delta rows (positive: towards older) and
 // returns a command that loads an older page when the view nears the top
 // of what is held.
-func (t *timeline) scroll(ctx context.Context, delta, rows int, l *incident.Service) tea.Cmd {
+func (t *timeline) scroll(delta int) tea.Cmd {
+	rows := t.height
 	t.offset = max(0, min(t.offset+delta, len(t.events)-1))
-	if t.loading || l == nil || t.firstSeq() <= 1 || len(t.events)-t.offset-rows > rows {
+	if t.loading || t.c.svc == nil || t.firstSeq() <= 1 || len(t.events)-t.offset-rows > rows {
 		return nil
 	}
 	t.loading = true
-	id, before := t.id, t.firstSeq()
+	ctx, svc, id, before := t.c.ctx, t.c.svc, t.id, t.firstSeq()
 	return func() tea.Msg {
-		events, err := l.Page(ctx, id, before, timelinePage)
+		events, err := svc.Page(ctx, id, before, timelinePage)
 		return olderLoadedMsg{id: id, events: events, err: err}
 	}
 }
 
-func (m Model) timelineKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	k := m.keys
-	rows := m.bodyHeight() - 2
-	switch {
-	case key.Matches(msg, k.Up):
-		return m, m.timeline.scroll(m.ctx(), 1, rows, m.opts.Service)
-	case key.Matches(msg, k.Down):
-		return m, m.timeline.scroll(m.ctx(), -1, rows, m.opts.Service)
-	case key.Matches(msg, k.PageUp):
-		return m, m.timeline.scroll(m.ctx(), rows, rows, m.opts.Service)
-	case key.Matches(msg, k.PageDown):
-		return m, m.timeline.scroll(m.ctx(), -rows, rows, m.opts.Service)
+func (t *timeline) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case olderLoadedMsg:
+		t.loading = false
+		if msg.err == nil && msg.id == t.id {
+			t.prepend(msg.events)
+		}
+	case tea.KeyMsg:
+		k := t.c.keys
+		page := t.height
+		switch {
+		case key.Matches(msg, k.Up):
+			return t.scroll(1)
+		case key.Matches(msg, k.Down):
+			return t.scroll(-1)
+		case key.Matches(msg, k.PageUp):
+			return t.scroll(page)
+		case key.Matches(msg, k.PageDown):
+			return t.scroll(-page)
+		}
 	}
-	return m, nil
+	return nil
 }
 
-// timelineView draws the rows that fit, newest at the bottom: time, actor,
-// what happened. Dates appear when the incident spans days.
-func (m Model) timelineView(width, height int) string {
-	t := &m.timeline
-	st := m.styles
-	if m.incident == nil {
+func (t *timeline) ShortHelp() []key.Binding {
+	k := t.c.keys
+	return []key.Binding{k.Up, k.Down, k.UTC}
+}
+
+func (t *timeline) FullHelp() [][]key.Binding { return [][]key.Binding{t.ShortHelp()} }
+
+// View draws the rows that fit, newest at the bottom: time, actor, what
+// happened. Dates appear when the incident spans days.
+func (t *timeline) View() string {
+	st := t.c.styles
+	width, height := t.width, t.height
+	if t.incident == nil {
 		return st.Muted.Render(wrap("No open incident. D declares one; o opens one.", width))
 	}
 	header := st.Title.Render(fmt.Sprintf("Timeline %d events", t.total))
@@ -117,15 +153,15 @@ func (m Model) timelineView(width, height int) string {
 		header += st.Muted.Render(fmt.Sprintf(" · scrolled %d up", t.offset))
 	}
 	zone := "local"
-	if m.utc {
+	if t.utc {
 		zone = "UTC"
 	}
 	header += st.Muted.Render(" · " + zone)
 	rows := height - 1
 	end := len(t.events) - t.offset
 	start := max(0, end-rows)
-	spansDays := m.incident.LastAt.Sub(m.incident.DeclaredAt).Hours() >= 24 ||
-		m.incident.LastAt.Local().YearDay() != m.incident.DeclaredAt.Local().YearDay()
+	in := t.incident
+	spansDays := in.LastAt.Sub(in.DeclaredAt).Hours() >= 24 || in.LastAt.Local().YearDay() != in.DeclaredAt.Local().YearDay()
 	layout := "15:04:05"
 	if spansDays {
 		layout = "01-02 15:04"
@@ -143,7 +179,7 @@ func (m Model) timelineView(width, height int) string {
 	for i := start; i < end; i++ {
 		e := t.events[i]
 		ts := e.Time.Local()
-		if m.utc {
+		if t.utc {
 			ts = e.Time.UTC()
 		}
 		line := fmt.Sprintf("%s %-8s %s", ts.Format(layout), truncate(termsafe.EscapeLine(e.Actor), 8), termsafe.EscapeLine(e.Line()))
