@@ -200,4 +200,3 @@ func kindMark(st *Styles, k runbook.Kind) string {
 	}
 	return st.ReferenceMark.Render("·")
 }
-
