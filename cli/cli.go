@@ -74,6 +74,7 @@ type env struct {
 
 	catalog *runbook.Catalog
 	svc     *incident.Service
+	cfg     *config // the configuration file, read once (config.go)
 }
 
 // execute builds the command tree and runs args through it.
@@ -227,9 +228,10 @@ func (e *env) clock() func() time.Time {
 
 func (e *env) now() time.Time { return e.clock()().UTC() }
 
-// by is who acts: --actor, IC_ACTOR, or the login name.
+// by is who acts: --actor, IC_ACTOR, the configuration's actor, or the
+// login name.
 func (e *env) by() incident.Actor {
-	for _, name := range []string{e.actor, os.Getenv("IC_ACTOR")} {
+	for _, name := range []string{e.actor, os.Getenv("IC_ACTOR"), e.configActor()} {
 		if name != "" {
 			return incident.Actor{Name: name}
 		}

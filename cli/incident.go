@@ -46,7 +46,7 @@ func (e *env) incidentOpen() *cobra.Command {
 				return err
 			}
 			if book == "" {
-				book = cat.DefaultBook()
+				book = e.defaultBook(cat.DefaultBook())
 			}
 			b, ok := cat.Book(book)
 			if !ok {
@@ -87,7 +87,7 @@ func (e *env) incidentOpen() *cobra.Command {
 	f := c.Flags()
 	f.StringVar(&title, "title", "", "title `T`: what is wrong, in a few words (required)")
 	f.StringVar(&sev, "sev", "", "severity `S`, one of the book's levels (required)")
-	f.StringVar(&book, "book", "", "book `B` whose policy applies (default: ops)")
+	f.StringVar(&book, "book", "", "book `B` whose policy applies (default: the configuration's book, else ops)")
 	f.StringVar(&class, "class", "", "incident class `C`, one of the book's classes")
 	f.StringVar(&rb, "runbook", "", "procedure `ID` that opened it (cited by id, version and hash)")
 	f.BoolVar(&drill, "drill", false, "this is a drill (counted apart in reviews)")

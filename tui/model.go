@@ -46,6 +46,13 @@ type Options struct {
 	Review bool
 	// Sync lists the configured sync-committee check sources.
 	Sync []incident.SyncSource
+	// SyncEvery re-runs the sync checks this often while the console is
+	// open (0: on open and on r only).
+	SyncEvery time.Duration
+	// SaveSync keeps beacon URLs and a checkpoint entered in the sync
+	// panel for the next start (in the configuration file, whose path it
+	// returns); nil: they last for this run only.
+	SaveSync func(beacons []string, checkpoint string) (path string, err error)
 	// Now is the clock (tests fix it).
 	Now func() time.Time
 
