@@ -27,6 +27,9 @@ type Status struct {
 	UpdateDue time.Time `json:"update_due,omitzero"`
 	// Missing lists the close requirements the timeline does not yet hold.
 	Missing []string `json:"missing_before_close"`
+	// ClosedAt is when the incident reached a closed state (zero while
+	// open): the clock of a closed incident stops there.
+	ClosedAt time.Time `json:"closed_at,omitzero"`
 }
 
 // Overdue reports whether a status update is overdue at now.
@@ -74,12 +77,14 @@ func (s *Service) Status(ctx context.Context, id string) (Status, error) {
 		}
 		st.Severity = p.To
 	}
+	var stateAt time.Time
 	if seq, ok := latest[(StateChange{}).Kind()]; ok {
 		var p StateChange
-		if _, err := read(seq, &p); err != nil {
+		e, err := read(seq, &p)
+		if err != nil {
 			return st, err
 		}
-		st.State = p.To
+		st.State, stateAt = p.To, e.Time
 	}
 	st.LastUpdate = inc.DeclaredAt
 	if seq, ok := latest[(StatusUpdate{}).Kind()]; ok {
@@ -100,6 +105,12 @@ func (s *Service) Status(ctx context.Context, id string) (Status, error) {
 	}
 	pol := b.Policy
 	st.Closed = pol.IsClosed(st.State)
+	if st.Closed {
+		st.ClosedAt = stateAt
+		if stateAt.IsZero() {
+			st.ClosedAt = inc.DeclaredAt // declared in a closed state
+		}
+	}
 	if st.Kind == KindRoutine {
 		return st, nil // a routine run has no status cadence and no close requirements
 	}
