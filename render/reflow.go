@@ -44,9 +44,8 @@ func reflow(src []byte) []byte {
 			}
 		case *ast.Text:
 			if last != nil && last.SoftLineBreak() {
-				from, to := last.Segment.Stop, n.Segment.Start
-				if from < to && to <= len(src) && bytes.Count(src[from:to], []byte("\n")) == 1 && len(bytes.TrimSpace(src[from:to])) == 0 {
-					edits = append(edits, edit{from: from, to: to, with: " "})
+				if e, ok := joinBreak(src, last.Segment.Stop, n.Segment.Start); ok {
+					edits = append(edits, e)
 				}
 			}
 			last = n
@@ -86,4 +85,26 @@ func linkToText(src []byte, n *ast.Link) (edit, bool) {
 		return edit{}, false
 	}
 	return edit{from: open, to: end + len(tail), with: string(src[first.Segment.Start:end])}, true
+}
+
+// joinBreak is the edit that turns the line break after from (and the
+// next line's indentation) into one space. The next text may start after
+// a marker (a code span's backtick, an emphasis star), so only the break
+// and the spaces around it are replaced.
+func joinBreak(src []byte, from, next int) (edit, bool) {
+	if from >= next || next > len(src) {
+		return edit{}, false
+	}
+	nl := bytes.IndexByte(src[from:next], '\n')
+	if nl < 0 || len(bytes.TrimSpace(src[from:from+nl])) != 0 {
+		return edit{}, false
+	}
+	to := from + nl + 1
+	for to < next && (src[to] == ' ' || src[to] == '\t') {
+		to++
+	}
+	if bytes.IndexByte(src[to:next], '\n') >= 0 {
+		return edit{}, false
+	}
+	return edit{from: from, to: to, with: " "}, true
 }

@@ -37,3 +37,14 @@ func TestProceduresReflowedOnceAtTheWidth(t *testing.T) {
 		t.Errorf("a code block was reflowed:\n%s", out)
 	}
 }
+
+// A break before inline code is joined too.
+func TestReflowBeforeInlineCode(t *testing.T) {
+	out, err := Markdown([]byte("7. Observe the basics: relay status,\n   `df -h`, `free -m`.\n"), 80, PlainTheme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "relay status, df -h") {
+		t.Errorf("the break before inline code is kept:\n%s", out)
+	}
+}

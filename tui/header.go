@@ -64,7 +64,7 @@ func (h *header) View() string {
 		st.Header.Render(in.Short()),
 		sev,
 		st.Title.Render(in.State),
-		"⏱ " + render.ShortDuration(h.now.Sub(in.DeclaredAt)),
+		"⏱ " + render.ShortDuration(h.elapsed()),
 		h.countdown(),
 	}
 	if in.Drill {
@@ -86,6 +86,15 @@ func (h *header) View() string {
 	}
 	title := truncateWords(termsafe.EscapeLine(in.Title), w)
 	return line1 + "\n" + st.Title.Render(title)
+}
+
+// elapsed is the incident's age, stopped when it closed.
+func (h *header) elapsed() time.Duration {
+	in := h.incident
+	if in.Closed && !in.ClosedAt.IsZero() {
+		return in.ClosedAt.Sub(in.DeclaredAt)
+	}
+	return h.now.Sub(in.DeclaredAt)
 }
 
 // countdown says when the next status update is due, red when overdue.

@@ -11,6 +11,8 @@ package tui
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -105,9 +107,14 @@ type Model struct {
 	review   review
 	// form is the open form, drawn over the panes (nil: none).
 	form *form
+	// detail is the entry shown whole, drawn over the panes (nil: none).
+	detail *detail
 
 	incident *incident.Status
 	polling  bool
+	// resumed is how many incidents were open when the console came back
+	// to the latest of them.
+	resumed int
 	// fromRun is the routine run a failure declaration comes from.
 	fromRun string
 
@@ -156,7 +163,7 @@ func New(opts Options) Model {
 		reader:   newReader(c),
 		steps:    newStepper(c),
 		timeline: newTimeline(c),
-		sync:     newSyncPanel(c, opts.Sync),
+		sync:     newSyncPanel(c, opts),
 		note:     newNoteLine(c, opts.Draft),
 		review:   newReview(c),
 	}
@@ -181,12 +188,17 @@ func New(opts Options) Model {
 // review list, or a routine run.
 func (m Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{m.nextTick()}
-	if m.opts.Incident != "" && m.c.ledger() {
+	switch {
+	case m.opts.Incident != "" && m.c.ledger():
 		cmds = append(cmds, loadIncident(m.c.ctx, m.c.svc, m.opts.Incident))
+	case m.opts.Routine == "" && !m.opts.Review && m.c.ledger():
+		// After a restart the console comes back to the open incident.
+		cmds = append(cmds, resumeLatest(m.c.ctx, m.c.svc))
 	}
 	if m.opts.Review && m.c.ledger() {
 		cmds = append(cmds, loadReviewList(m.c.ctx, m.c.svc))
 	}
+	cmds = append(cmds, m.sync.start())
 	if p, ok := m.opts.Catalog.Procedure(m.opts.Routine); ok && m.opts.Routine != "" {
 		cmds = append(cmds, func() tea.Msg { return startRoutineMsg{p} })
 	}
@@ -200,8 +212,14 @@ type (
 		status incident.Status
 		events []incident.Entry
 		steps  map[string]map[int]stepMark
-		proc   string
-		err    error
+		// procs are the procedures followed, in the order they were
+		// (the declaration's first).
+		procs []string
+		// evidence are the entries that can prove steps.
+		evidence []incident.Entry
+		// draft is what was typed for this incident and not yet added.
+		draft string
+		err   error
 	}
 	polledMsg struct {
 		id     string
@@ -218,6 +236,11 @@ type (
 		err  error
 	}
 	startRoutineMsg struct{ proc *runbook.Procedure }
+	// resumeMsg names the open incidents at start, most recent first.
+	resumeMsg struct {
+		open []incident.Status
+		err  error
+	}
 )
 
 func (m *Model) nextTick() tea.Cmd {
@@ -273,6 +296,48 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case statusMsg:
 		m.status, m.statusErr = msg.text, msg.err
 		return nil
+	case resumeMsg:
+		if msg.err != nil {
+			m.setError(msg.err)
+			return nil
+		}
+		if len(msg.open) == 0 || m.incident != nil {
+			return nil
+		}
+		cmd := loadIncident(m.c.ctx, m.c.svc, msg.open[0].ID)
+		if len(msg.open) > 1 {
+			m.resumed = len(msg.open)
+		}
+		return cmd
+	case preflightMsg:
+		if m.incident == nil {
+			return nil
+		}
+		if b := m.currentBook(); b != nil {
+			if plan := incident.PlanClose(b.Policy, *m.incident); len(plan.Needs) > 0 {
+				m.showPreflight(plan)
+			}
+		}
+		return nil
+	case detailMsg:
+		m.detail = newDetail(m.c, msg.entry)
+		m.layout()
+		return m.detail.load()
+	case fixesMsg:
+		if m.detail != nil {
+			return m.detail.Update(msg)
+		}
+		return nil
+	case correctMsg:
+		m.detail = nil
+		return m.openCorrection(strconv.FormatInt(msg.seq, 10))
+	case actionDoneMsg:
+		m.detail = nil
+		m.form = &form{kind: formActionDone, title: fmt.Sprintf("Action item #%d done", msg.seq), data: msg.seq,
+			fields: []field{newTextField(m.c.styles, "How was it done? (optional)", "alert added: PR 1234", true)}}
+		return m.form.focus()
+	case syncNowMsg:
+		return m.sync.Update(msg)
 	case openFormMsg:
 		m.form = msg.form
 		return m.form.focus()
@@ -336,6 +401,8 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.note.Update(msg)
 	case syncDoneMsg:
 		return m.sync.Update(msg)
+	case syncSavedMsg:
+		return m.sync.Update(msg)
 	case spinner.TickMsg:
 		return m.sync.Update(msg)
 	case reviewListMsg, reviewOpenMsg, monthlyMsg, exportedMsg:
@@ -355,7 +422,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case historyMsg:
 		if msg.err != nil {
 			m.setError(msg.err)
-		} else {
+		} else if p := m.steps.top(); p != nil && p.ID == msg.proc {
 			m.steps.history = msg.runs
 		}
 		return nil
@@ -372,21 +439,35 @@ func (m *Model) incidentLoaded(msg incidentLoadedMsg) tea.Cmd {
 		return nil
 	}
 	st := msg.status
+	same := m.incident != nil && m.incident.ID == st.ID
 	m.incident = &st
 	m.c.writer.incident = st.ID
 	m.timeline.load(&st, msg.events)
-	m.steps.marks = msg.steps
-	m.steps.routine = st.Kind == incident.KindRoutine
-	proc := msg.proc
-	if b := m.currentBook(); proc == "" && b != nil {
-		proc = b.Policy.FirstResponse
+	pausing, from, until := m.steps.pausing, m.steps.pauseFrom, m.steps.pauseUntil
+	m.steps.reset(msg.steps, msg.evidence, st.Kind == incident.KindRoutine)
+	if same || len(msg.events) <= 1 {
+		// The pause started by the declaration goes on.
+		m.steps.pausing, m.steps.pauseFrom, m.steps.pauseUntil = pausing, from, until
 	}
-	if p, ok := m.opts.Catalog.Procedure(proc); ok {
-		m.steps.open(p)
+	procs := msg.procs
+	if b := m.currentBook(); len(procs) == 0 && b != nil {
+		procs = []string{b.Policy.FirstResponse}
+	}
+	for _, id := range procs {
+		if p, ok := m.opts.Catalog.Procedure(id); ok {
+			m.steps.open(p)
+		}
+	}
+	m.steps.advance()
+	if p := m.steps.top(); p != nil {
 		m.reader.show(p)
 	}
 	m.setStatus(fmt.Sprintf("%s open: %s", st.Short(), st.Title))
-	return m.reader.render()
+	if m.resumed > 1 {
+		m.setStatus(fmt.Sprintf("%s open: %s · %d incidents are open: o switches", st.Short(), st.Title, m.resumed))
+		m.resumed = 0
+	}
+	return tea.Batch(m.reader.render(), m.note.switchTo(st.ID, msg.draft))
 }
 
 // appended reports an append and starts the next one.
@@ -394,9 +475,21 @@ func (m *Model) appended(msg appendedMsg) tea.Cmd {
 	cmds := []tea.Cmd{m.c.writer.done(), m.steps.Update(msg), m.note.Update(msg)}
 	if msg.err != nil {
 		m.setError(msg.err)
+		if msg.form != nil && m.form == nil {
+			// Refused: the form comes back with everything typed.
+			m.form = msg.form
+			cmds = append(cmds, m.form.reopen(msg.err.Error()))
+		}
 		return tea.Batch(cmds...)
 	}
 	m.setStatus(fmt.Sprintf("#%d %s recorded", msg.event.Seq, msg.what))
+	if m.incident != nil && msg.incident == m.incident.ID {
+		// What the operator just recorded is in view.
+		m.timeline.follow()
+	}
+	if m.steps.routine && m.steps.top() != nil && m.c.ledger() {
+		cmds = append(cmds, loadHistory(m.c.ctx, m.c.svc, m.steps.top().ID))
+	}
 	if m.incident != nil && !m.polling && m.c.ledger() {
 		m.polling = true
 		cmds = append(cmds, poll(m.c.ctx, m.c.svc, m.incident.ID, m.timeline.lastSeq()))
@@ -437,6 +530,29 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	if key.Matches(msg, k.ForceQuit) {
 		return m.quit()
 	}
+	if m.form != nil && m.form.kind == formPreflight {
+		f := m.form
+		for _, b := range f.keys {
+			if key.Matches(msg, b) {
+				m.form = nil
+				if key.Matches(msg, k.SyncPanel) {
+					break
+				}
+				return m.startIncidentForm(msg)
+			}
+		}
+		if m.form == nil {
+			m.sync.visible = true
+			m.focus = syncPane
+			m.layout()
+			return m.sync.opened()
+		}
+		if key.Matches(msg, k.Cancel) || key.Matches(msg, k.Submit) {
+			m.form = nil
+			return m.submit(f)
+		}
+		return nil
+	}
 	if m.form != nil {
 		if key.Matches(msg, k.Cancel) {
 			m.form = nil
@@ -454,9 +570,25 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	if m.note.capturing() {
 		return m.note.Update(msg)
 	}
-	if m.mode == reviewMode {
-		if !m.review.capturing() && key.Matches(msg, k.Quit) {
+	if m.detail != nil {
+		if key.Matches(msg, k.Back) || key.Matches(msg, k.Detail) {
+			m.detail = nil
+			return nil
+		}
+		if key.Matches(msg, k.Quit) {
 			return m.quit()
+		}
+		return m.detail.Update(msg)
+	}
+	if m.mode == reviewMode {
+		switch {
+		case m.review.capturing():
+		case key.Matches(msg, k.Quit):
+			return m.quit()
+		case key.Matches(msg, k.Help):
+			m.help.ShowAll = !m.help.ShowAll
+			m.layout()
+			return nil
 		}
 		return m.review.Update(msg)
 	}
@@ -495,7 +627,7 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 			m.setStatus("select a routine (green) in the library, then W")
 			return nil
 		}
-		return m.startRun(p)
+		return m.confirmRun(p)
 	case key.Matches(msg, k.OpenIncident):
 		if !m.c.ledger() {
 			m.setStatus(noLedger)
@@ -507,15 +639,18 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	case key.Matches(msg, k.SyncPanel):
 		m.sync.visible = !m.sync.visible
+		var cmd tea.Cmd
 		if m.sync.visible {
 			m.focus = syncPane
+			cmd = m.sync.opened()
 		} else if m.focus == syncPane {
 			m.focus = timelinePane
 		}
 		m.layout()
-		return m.reader.render()
+		return tea.Batch(cmd, m.reader.render())
 	case key.Matches(msg, k.Severity), key.Matches(msg, k.State), key.Matches(msg, k.Role),
-		key.Matches(msg, k.Update), key.Matches(msg, k.Evidence), key.Matches(msg, k.Action):
+		key.Matches(msg, k.Update), key.Matches(msg, k.Evidence), key.Matches(msg, k.Action),
+		key.Matches(msg, k.Restart), key.Matches(msg, k.Postmortem), key.Matches(msg, k.Deviation), key.Matches(msg, k.Correct):
 		return m.startIncidentForm(msg)
 	}
 	return m.focused().Update(msg)
@@ -563,13 +698,22 @@ func (m *Model) nextPane() pane {
 	return ps[0]
 }
 
-// follow records that the incident follows p and opens it in the stepper.
+// follow records that the incident follows p and puts it on top of the
+// stepper, above the steps still open in the procedures followed before.
+// A procedure already followed is only brought back on top: it is on the
+// timeline once.
 func (m *Model) follow(p *runbook.Procedure) tea.Cmd {
+	already := m.steps.walking(p)
 	m.reader.show(p)
 	m.steps.open(p)
+	m.steps.advance()
 	m.focus = stepsPane
 	if m.incident == nil {
 		m.setStatus("walking " + p.ID + " without an incident: declare one (D) to record the steps")
+		return m.reader.render()
+	}
+	if already {
+		m.setStatus(p.ID + " is already followed (on the timeline): its steps are on top")
 		return m.reader.render()
 	}
 	return tea.Batch(m.reader.render(), m.c.writer.append("runbook link", incident.RunbookLink{Procedure: incident.Ref(p)}, nil, nil))
@@ -599,14 +743,23 @@ func loadIncident(ctx context.Context, svc *incident.Service, id string) tea.Cmd
 			return incidentLoadedMsg{err: err}
 		}
 		marks := map[string]map[int]stepMark{}
-		proc := ""
-		err = svc.Timeline(ctx, incident.Range{Incident: id, Types: stepKinds}, func(e incident.Entry) error {
-			if id := recordStep(marks, e); id != "" {
-				proc = id
+		var procs []string
+		var evidence []incident.Entry
+		types := append(append([]string(nil), stepKinds...), incident.ProofKinds()...)
+		err = svc.Timeline(ctx, incident.Range{Incident: id, Types: types}, func(e incident.Entry) error {
+			if id := recordStep(marks, e); id != "" && !slices.Contains(procs, id) {
+				procs = append(procs, id)
+			}
+			if isProofKind(e.Type) {
+				evidence = append(evidence, e)
 			}
 			return nil
 		})
-		return incidentLoadedMsg{status: st, events: events, steps: marks, proc: proc, err: err}
+		if err != nil {
+			return incidentLoadedMsg{err: err}
+		}
+		draft, err := svc.DraftFor(id).Read()
+		return incidentLoadedMsg{status: st, events: events, steps: marks, procs: procs, evidence: evidence, draft: draft, err: err}
 	}
 }
 
@@ -628,9 +781,20 @@ func poll(ctx context.Context, svc *incident.Service, id string, after int64) te
 	}
 }
 
+// listOpen lists the open incidents; routine runs are not incidents and
+// are not offered.
 func listOpen(ctx context.Context, svc *incident.Service) tea.Cmd {
 	return func() tea.Msg {
-		list, err := svc.List(ctx, incident.ListFilter{OpenOnly: true})
+		list, err := svc.List(ctx, incident.ListFilter{OpenOnly: true, Kind: incident.KindIncident})
 		return openListMsg{list: list, err: err}
+	}
+}
+
+// resumeLatest finds the open incidents, most recently active first.
+func resumeLatest(ctx context.Context, svc *incident.Service) tea.Cmd {
+	return func() tea.Msg {
+		list, err := svc.List(ctx, incident.ListFilter{OpenOnly: true, Kind: incident.KindIncident})
+		slices.SortStableFunc(list, func(a, b incident.Status) int { return b.LastAt.Compare(a.LastAt) })
+		return resumeMsg{open: list, err: err}
 	}
 }

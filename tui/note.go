@@ -7,22 +7,31 @@ import (
 
 	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
+	"github.com/charmbracelet/bubbles/textarea"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/icconsole/ic/incident"
 	"github.com/icconsole/ic/internal/termsafe"
 )
 
-// noteLine is the scratch line at the bottom: what is typed there becomes
-// a note on the timeline. It is saved as a draft whenever typing pauses,
-// so a crash or a closed terminal never loses it.
+// noteRows is how many rows the note takes while it is being written: it
+// wraps and scrolls inside them, the cursor always in view.
+const noteRows = 3
+
+// noteLine is the scratch note at the bottom: what is typed there becomes
+// a note on the timeline of the incident it was typed for. It is saved as
+// that incident's draft whenever typing pauses (the draft typed with no
+// incident open has a file of its own), so a crash, a closed terminal or
+// a switch to another incident never loses it, and it never lands on
+// another incident's timeline.
 type noteLine struct {
 	c     *common
 	width int
 
-	input     textinput.Model
-	editing   bool
+	input   textarea.Model
+	editing bool
+	// owner is the incident the text was typed for ("" for none).
+	owner     string
 	draftGen  int
 	draftSent string
 }
@@ -33,23 +42,41 @@ type (
 	draftSavedMsg struct{ err error }
 	// noteFailedMsg gives back a note that could not be appended.
 	noteFailedMsg struct {
-		text string
-		err  error
+		incident string
+		text     string
+		err      error
 	}
 )
 
 func newNoteLine(c *common, draft string) noteLine {
-	n := textinput.New()
-	n.Prompt = "note> "
-	n.Placeholder = "type a note; enter adds it to the timeline"
-	n.CharLimit = incident.MaxTextBytes
-	n.Cursor.SetMode(cursor.CursorStatic)
-	n.PromptStyle, n.TextStyle, n.PlaceholderStyle = c.styles.Plain, c.styles.Plain, c.styles.Muted
-	n.SetValue(draft)
-	return noteLine{c: c, input: n, draftSent: draft}
+	t := textarea.New()
+	t.Prompt = "note> "
+	t.Placeholder = "type a note; enter adds it to the timeline, alt+enter a new line"
+	t.ShowLineNumbers = false
+	t.CharLimit = incident.MaxTextBytes
+	t.MaxHeight = noteRows
+	t.SetHeight(noteRows)
+	t.Cursor.SetMode(cursor.CursorStatic)
+	t.KeyMap.InsertNewline = key.NewBinding(key.WithKeys("alt+enter", "ctrl+j"), key.WithHelp("alt+enter", "new line"))
+	st := textarea.Style{Base: c.styles.Plain, CursorLine: c.styles.Plain, CursorLineNumber: c.styles.Plain, EndOfBuffer: c.styles.Plain,
+		LineNumber: c.styles.Muted, Placeholder: c.styles.Muted, Prompt: c.styles.Plain, Text: c.styles.Plain}
+	t.FocusedStyle, t.BlurredStyle = st, st
+	t.SetValue(draft)
+	return noteLine{c: c, input: t, draftSent: draft}
 }
 
-func (n *noteLine) SetSize(w, _ int) { n.width = w }
+func (n *noteLine) SetSize(w, _ int) {
+	n.width = w
+	n.input.SetWidth(max(10, w))
+}
+
+// Height is how many rows the note takes now.
+func (n *noteLine) Height() int {
+	if n.editing {
+		return noteRows
+	}
+	return 1
+}
 
 // text is what is on the note line.
 func (n *noteLine) text() string { return n.input.Value() }
@@ -63,19 +90,57 @@ func (n *noteLine) edit() tea.Cmd {
 	return n.input.Focus()
 }
 
-func (n *noteLine) saveDraft(text string) tea.Cmd {
+// switchTo makes the note the one for incident id: what was typed for
+// another incident is saved as that one's draft and leaves the line; the
+// new incident's draft comes back. Text typed with no incident open goes
+// with the first incident opened.
+func (n *noteLine) switchTo(id, draft string) tea.Cmd {
+	if n.owner == id {
+		if n.input.Value() == "" && draft != "" {
+			n.input.SetValue(draft)
+			n.draftSent = draft
+		}
+		return nil
+	}
+	var cmds []tea.Cmd
+	text := n.input.Value()
+	switch {
+	case n.owner == "" && text != "":
+		// Typed before any incident: it belongs to this one now.
+		if draft != "" {
+			text = draft + "\n" + text
+		}
+		cmds = append(cmds, n.removeDraft(""))
+		n.owner = id
+		n.input.SetValue(text)
+		n.draftSent = ""
+		cmds = append(cmds, n.saveDraft(id, text))
+		return tea.Batch(cmds...)
+	case text != "":
+		cmds = append(cmds, n.saveDraft(n.owner, text))
+		n.c.post(statusMsg{text: fmt.Sprintf("the note typed for %s is kept as its draft", incident.ShortID(n.owner))})
+	}
+	n.owner = id
+	n.input.SetValue(draft)
+	n.draftSent = draft
+	n.editing = false
+	n.input.Blur()
+	return tea.Batch(cmds...)
+}
+
+func (n *noteLine) saveDraft(id, text string) tea.Cmd {
 	if !n.c.ledger() {
 		return nil
 	}
-	d := n.c.svc.Drafts()
+	d := n.c.svc.DraftFor(id)
 	return func() tea.Msg { return draftSavedMsg{d.Save(text)} }
 }
 
-func (n *noteLine) removeDraft() tea.Cmd {
+func (n *noteLine) removeDraft(id string) tea.Cmd {
 	if !n.c.ledger() {
 		return nil
 	}
-	d := n.c.svc.Drafts()
+	d := n.c.svc.DraftFor(id)
 	return func() tea.Msg { return draftSavedMsg{d.Remove()} }
 }
 
@@ -86,22 +151,24 @@ func (n *noteLine) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		n.draftSent = n.input.Value()
-		return n.saveDraft(n.input.Value())
+		return n.saveDraft(n.owner, n.input.Value())
 	case draftSavedMsg:
 		if msg.err != nil {
 			n.c.post(statusMsg{text: fmt.Sprintf("saving the draft note: %v (the text is still on screen)", msg.err), err: true})
 		}
 	case appendedMsg:
 		if msg.clearNote && msg.err == nil {
-			n.draftSent = ""
-			return n.removeDraft()
+			if msg.incident == n.owner {
+				n.draftSent = ""
+			}
+			return n.removeDraft(msg.incident)
 		}
 	case noteFailedMsg:
-		if n.input.Value() == "" {
+		if n.input.Value() == "" && n.owner == msg.incident {
 			n.input.SetValue(msg.text)
 		}
 		n.c.post(statusMsg{text: fmt.Sprintf("note not added, the text is back on the note line: %v", msg.err), err: true})
-		return n.saveDraft(msg.text)
+		return n.saveDraft(msg.incident, msg.text)
 	case tea.KeyMsg:
 		if !n.editing {
 			return nil
@@ -127,7 +194,7 @@ func (n *noteLine) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-// commit appends the note to the open incident, after any append still in
+// commit appends the note to its incident, after any append still in
 // flight; without an incident the text stays as a draft.
 func (n *noteLine) commit() tea.Cmd {
 	text := n.input.Value()
@@ -136,11 +203,11 @@ func (n *noteLine) commit() tea.Cmd {
 		return nil
 	}
 	w := n.c.writer
-	if w.incident == "" {
+	if w.incident == "" || n.owner != w.incident {
 		n.c.post(statusMsg{text: "no open incident: the note is kept as a draft; declare (D) or open (o) one, then press enter again"})
 		n.editing = false
 		n.input.Blur()
-		return n.saveDraft(text)
+		return n.saveDraft(n.owner, text)
 	}
 	ctx, svc, id, actor, key := w.ctx, w.svc, w.incident, w.actor, incident.NewKey()
 	n.input.SetValue("")
@@ -150,7 +217,7 @@ func (n *noteLine) commit() tea.Cmd {
 		ev, err := svc.Append(ctx, id, actor, key, incident.Note{Text: text})
 		if err != nil {
 			// Nothing was written: give the text back so it is not lost.
-			return noteFailedMsg{text: text, err: err}
+			return noteFailedMsg{incident: id, text: text, err: err}
 		}
 		return appendedMsg{incident: id, event: ev, what: "note", clearNote: true}
 	})
@@ -158,7 +225,7 @@ func (n *noteLine) commit() tea.Cmd {
 
 func (n *noteLine) ShortHelp() []key.Binding {
 	k := n.c.keys
-	return []key.Binding{k.Submit, k.Cancel}
+	return []key.Binding{k.Submit, n.input.KeyMap.InsertNewline, k.Cancel}
 }
 
 func (n *noteLine) FullHelp() [][]key.Binding { return [][]key.Binding{n.ShortHelp()} }
@@ -166,12 +233,10 @@ func (n *noteLine) FullHelp() [][]key.Binding { return [][]key.Binding{n.ShortHe
 func (n *noteLine) View() string {
 	st := n.c.styles
 	if n.editing {
-		in := n.input
-		in.Width = max(10, n.width-8)
-		return in.View()
+		return n.input.View()
 	}
 	if v := n.input.Value(); v != "" {
-		return st.Muted.Render(truncate("draft: "+termsafe.EscapeLine(v)+"  (n to continue)", n.width))
+		return st.Muted.Render(truncate("draft: "+termsafe.EscapeLine(strings.ReplaceAll(v, "\n", " ⏎ "))+"  (n to continue)", n.width))
 	}
 	return st.Muted.Render(truncate("n or : writes a note to the timeline", n.width))
 }

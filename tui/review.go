@@ -74,7 +74,7 @@ type (
 
 func loadReviewList(ctx context.Context, svc *incident.Service) tea.Cmd {
 	return func() tea.Msg {
-		list, err := svc.List(ctx, incident.ListFilter{})
+		list, err := svc.List(ctx, incident.ListFilter{Kind: incident.KindIncident})
 		return reviewListMsg{list: list, err: err}
 	}
 }
@@ -303,9 +303,9 @@ func (r *review) ShortHelp() []key.Binding {
 	case r.report != "":
 		return []key.Binding{k.Up, k.Down, k.PageDown, k.Monthly, k.Back}
 	case r.open == nil:
-		return []key.Binding{k.Up, k.Down, k.Open, k.Filter, k.Sort, k.Monthly, k.Back, k.Quit}
+		return []key.Binding{k.Up, k.Down, k.Open, k.Filter, k.Back, k.Quit, k.Sort, k.Monthly}
 	}
-	return []key.Binding{k.Up, k.Down, k.Filter, k.Hashes, k.ExportJSONL, k.ExportMarkdown, k.Back}
+	return []key.Binding{k.Up, k.Down, k.Filter, k.Back, k.Hashes, k.ExportJSONL, k.ExportMarkdown}
 }
 
 func (r *review) FullHelp() [][]key.Binding { return [][]key.Binding{r.ShortHelp()} }

@@ -66,7 +66,8 @@ func (m *Model) failStep(step runbook.Step, note string) tea.Cmd {
 	return cmd
 }
 
-// historyView shows the last runs at a glance: ✓ done, - skipped, ✗ failed.
+// historyView shows the last runs at a glance, one glyph per step in the
+// procedure's order: ✓ done, - skipped, ✗ failed, · not recorded.
 func (s *stepper) historyView(width int) []string {
 	st := s.c.styles
 	if len(s.history) == 0 {
@@ -77,9 +78,17 @@ func (s *stepper) historyView(width int) []string {
 	if s.proc != nil {
 		total = len(s.proc.Steps)
 	}
+	glyph := map[string]string{"checked": "✓", "skipped": "-", "failed": "✗"}
 	for _, r := range s.history {
-		bar := strings.Repeat("✓", r.Done) + strings.Repeat("-", r.Skipped) + strings.Repeat("✗", r.Failed) + strings.Repeat("·", max(0, total-r.Done-r.Skipped-r.Failed))
-		lines = append(lines, truncate(fmt.Sprintf("%s %s %s", incident.ShortID(r.Run), r.Started.Local().Format("01-02 15:04"), bar), width))
+		var bar strings.Builder
+		for n := 1; n <= total; n++ {
+			g, ok := glyph[r.Steps[n]]
+			if !ok {
+				g = "·"
+			}
+			bar.WriteString(g)
+		}
+		lines = append(lines, truncate(fmt.Sprintf("%s %s %s", incident.ShortID(r.Run), r.Started.Local().Format("01-02 15:04"), bar.String()), width))
 	}
 	return lines
 }

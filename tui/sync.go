@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,13 +42,107 @@ type syncPanel struct {
 	cursor  int
 	visible bool
 	spinner spinner.Model
+	// every re-runs the checks this often (0: on open and on r only);
+	// scheduled is set once the first run is scheduled.
+	every     time.Duration
+	scheduled bool
+	// save keeps sources entered with c for the next start.
+	save func(beacons []string, checkpoint string) (string, error)
 }
 
-func newSyncPanel(c *common, sources []incident.SyncSource) syncPanel {
+type (
+	// syncNowMsg runs every configured check (the periodic run).
+	syncNowMsg struct{}
+	// syncSavedMsg says where sources entered with c were kept.
+	syncSavedMsg struct {
+		path string
+		err  error
+	}
+)
+
+func newSyncPanel(c *common, opts Options) syncPanel {
 	sp := spinner.New()
 	sp.Spinner = spinner.Line
 	sp.Style = c.styles.Plain
-	return syncPanel{c: c, sources: sources, state: make([]syncState, len(sources)), spinner: sp}
+	return syncPanel{c: c, sources: opts.Sync, state: make([]syncState, len(opts.Sync)), spinner: sp, every: opts.SyncEvery, save: opts.SaveSync,
+		scheduled: opts.SyncEvery > 0 && len(opts.Sync) > 0}
+}
+
+// start runs the checks when the console opens, if they are to run every
+// so often.
+func (p *syncPanel) start() tea.Cmd {
+	if p.every <= 0 || len(p.sources) == 0 {
+		return nil
+	}
+	return emitNow(syncNowMsg{})
+}
+
+// opened runs the checks the first time the panel is shown.
+func (p *syncPanel) opened() tea.Cmd {
+	if p.scheduled || len(p.sources) == 0 {
+		return nil
+	}
+	p.scheduled = true
+	return p.runAll()
+}
+
+// runAll starts every source's check.
+func (p *syncPanel) runAll() tea.Cmd {
+	var cmds []tea.Cmd
+	for i := range p.sources {
+		cmds = append(cmds, p.runSource(i))
+	}
+	return tea.Batch(cmds...)
+}
+
+// configured replaces the online source with beacons and checkpoint
+// entered in the panel, runs it, and keeps it for the next start.
+func (p *syncPanel) configured(beacons, checkpoint string) tea.Cmd {
+	src := incident.SyncSource{Beacons: beacons, Checkpoint: checkpoint}
+	i := slices.IndexFunc(p.sources, func(s incident.SyncSource) bool { return !s.Offline() })
+	if i < 0 {
+		p.sources = append(p.sources, src)
+		p.state = append(p.state, syncState{})
+		i = len(p.sources) - 1
+	} else {
+		p.sources[i], p.state[i] = src, syncState{}
+	}
+	p.cursor, p.scheduled = i, true
+	cmds := []tea.Cmd{p.runSource(i)}
+	if p.save != nil {
+		save := p.save
+		list := strings.Split(beacons, ",")
+		cmds = append(cmds, func() tea.Msg {
+			path, err := save(list, checkpoint)
+			return syncSavedMsg{path: path, err: err}
+		})
+	}
+	return tea.Batch(cmds...)
+}
+
+// configForm is the form behind c: beacon URLs and a trusted checkpoint,
+// each checked as it is entered.
+func (p *syncPanel) configForm() *form {
+	st := p.c.styles
+	beacons := newTextField(st, "Beacon API URLs, comma-separated, tried in order", "https://beacon-1.example,https://beacon-2.example", false)
+	beacons.validate = func(v string) error {
+		return incident.SyncSource{Beacons: v, Checkpoint: strings.Repeat("0", 64)}.Validate()
+	}
+	root := newTextField(st, "Checkpoint: a block root you trust (0x + 64 hex digits), from a source you trust", "0x…", false)
+	root.validate = func(v string) error {
+		return incident.SyncSource{Beacons: "https://beacon.invalid", Checkpoint: v}.Validate()
+	}
+	for _, src := range p.sources {
+		if !src.Offline() {
+			beacons.input.SetValue(src.Beacons)
+			root.input.SetValue(src.Checkpoint)
+		}
+	}
+	title := "Sync-committee check: where to ask"
+	if p.save != nil {
+		title += " (kept in the configuration file)"
+	}
+	return &form{kind: formSyncSource, title: title, fields: []field{beacons, root}}
 }
 
 func (p *syncPanel) SetSize(w, h int) { p.width, p.height = w, h }
@@ -81,10 +176,17 @@ func (p *syncPanel) summary(i int) string {
 
 // run starts the selected source's check.
 func (p *syncPanel) run() tea.Cmd {
-	if len(p.sources) == 0 || p.state[p.cursor].running {
+	if len(p.sources) == 0 {
 		return nil
 	}
-	i := p.cursor
+	return p.runSource(p.cursor)
+}
+
+// runSource starts source i's check, unless it is running.
+func (p *syncPanel) runSource(i int) tea.Cmd {
+	if p.state[i].running {
+		return nil
+	}
 	p.state[i].running = true
 	src, ctx := p.sources[i], p.c.ctx
 	return tea.Batch(p.spinner.Tick, func() tea.Msg {
@@ -97,6 +199,14 @@ func (p *syncPanel) run() tea.Cmd {
 
 func (p *syncPanel) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
+	case syncNowMsg:
+		return tea.Batch(p.runAll(), p.c.after(p.every, func(time.Time) tea.Msg { return syncNowMsg{} }))
+	case syncSavedMsg:
+		if msg.err != nil {
+			p.c.post(statusMsg{text: fmt.Sprintf("the sources are used now but were not kept: %v", msg.err), err: true})
+		} else {
+			p.c.post(statusMsg{text: "sync sources kept in " + msg.path})
+		}
 	case syncDoneMsg:
 		p.done(msg, p.now)
 		p.c.post(statusMsg{text: "sync check done: " + p.summary(msg.source)})
@@ -119,10 +229,17 @@ func (p *syncPanel) Update(msg tea.Msg) tea.Cmd {
 				p.cursor++
 			}
 		case key.Matches(msg, k.SyncRun):
+			if len(p.sources) == 0 {
+				p.c.post(statusMsg{text: "no source to check: press c to give beacon URLs and a trusted checkpoint"})
+				return nil
+			}
 			if cmd := p.run(); cmd != nil {
 				p.c.post(statusMsg{text: "checking " + p.sources[p.cursor].Name() + "…"})
 				return cmd
 			}
+			p.c.post(statusMsg{text: "already checking " + p.sources[p.cursor].Name()})
+		case key.Matches(msg, k.SyncConfigure):
+			p.c.post(openFormMsg{p.configForm()})
 		case key.Matches(msg, k.SyncAppend):
 			return p.appendResult()
 		}
@@ -160,7 +277,10 @@ func (p *syncPanel) appendResult() tea.Cmd {
 
 func (p *syncPanel) ShortHelp() []key.Binding {
 	k := p.c.keys
-	return []key.Binding{k.SyncRun, k.SyncAppend}
+	if len(p.sources) == 0 {
+		return []key.Binding{k.SyncConfigure}
+	}
+	return []key.Binding{k.SyncRun, k.SyncAppend, k.SyncConfigure}
 }
 
 func (p *syncPanel) FullHelp() [][]key.Binding { return [][]key.Binding{p.ShortHelp()} }
@@ -170,8 +290,12 @@ func (p *syncPanel) View() string {
 	width, height := p.width, p.height
 	lines := []string{st.Title.Render("Sync-committee checks")}
 	if len(p.sources) == 0 {
-		lines = append(lines, st.Muted.Render(wrap("No source configured. Start ic with --beacon URLS --checkpoint ROOT (or IC_BEACON, IC_CHECKPOINT), or --sync-bootstrap FILE --sync-update FILE.", width)))
+		lines = append(lines, st.Error.Render("not configured — press c"))
+		lines = append(lines, strings.Split(st.Muted.Render(wrap("c asks for beacon URLs and a block root you trust, and keeps them in the configuration file (sync: in ic config edit; or --beacon/--checkpoint, IC_BEACON/IC_CHECKPOINT).", width)), "\n")...)
 		return strings.Join(lines, "\n")
+	}
+	if p.every > 0 {
+		lines = append(lines, st.Muted.Render(truncate("re-checked every "+p.every.String(), width)))
 	}
 	for i, src := range p.sources {
 		s := p.state[i]
@@ -190,7 +314,7 @@ func (p *syncPanel) View() string {
 			lines = append(lines, p.outcomeLines(s, width)...)
 		}
 	}
-	lines = append(lines, st.Muted.Render("r re-run · e add to incident · ↑/↓ source"))
+	lines = append(lines, st.Muted.Render(truncate("r re-run · e add to incident · c sources", width)))
 	if len(lines) > height {
 		lines = lines[:height]
 	}
@@ -227,3 +351,6 @@ func (p *syncPanel) outcomeLines(s syncState, width int) []string {
 	}
 	return lines
 }
+
+// emitNow is a command that delivers msg at once.
+func emitNow(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }

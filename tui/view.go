@@ -15,10 +15,31 @@ import (
 // narrower ones show one pane at a time under tabs.
 const wideWidth = 120
 
-const libraryWidth = 34
-const sideWidth = 46
-
 func (m *Model) wide() bool { return m.width >= wideWidth }
+
+// readerWidth is the runbook pane's share of a wide terminal: at least
+// three fifths, for the text an operator reads while acting.
+func (m *Model) readerWidth() int { return (m.width*3 + 4) / 5 }
+
+// column is the left column of a wide terminal: what is on top (the
+// library or the checklist), the timeline below it when an incident is
+// open, the sync panel at the bottom when shown; heights in rows.
+type column struct {
+	library       bool
+	top, tl, sync int
+}
+
+func (m *Model) column(bh int) column {
+	c := column{library: m.focus == libraryPane || len(m.steps.stack) == 0}
+	if m.sync.visible {
+		c.sync = max(6, bh/3)
+	}
+	if m.incident != nil {
+		c.tl = (bh - c.sync) / 2
+	}
+	c.top = bh - c.sync - c.tl
+	return c
+}
 
 // layout gives every pane its size for the current terminal and state.
 func (m *Model) layout() {
@@ -27,6 +48,9 @@ func (m *Model) layout() {
 	m.note.SetSize(m.width, 1)
 	m.review.SetSize(m.width, bh)
 	m.review.wide = m.wide()
+	if m.detail != nil {
+		m.detail.SetSize(m.width-4, bh-2)
+	}
 	if !m.wide() {
 		m.library.SetSize(m.width, bh)
 		m.reader.SetSize(m.width, bh)
@@ -35,15 +59,13 @@ func (m *Model) layout() {
 		m.sync.SetSize(m.width-4, bh-2)
 		return
 	}
-	m.library.SetSize(libraryWidth, bh)
-	m.steps.SetSize(libraryWidth-4, bh-2)
-	m.reader.SetSize(m.width-libraryWidth-sideWidth-2, bh)
-	th := bh
-	if m.sync.visible {
-		th = bh / 2
-	}
-	m.timeline.SetSize(sideWidth-4, th-2)
-	m.sync.SetSize(sideWidth-4, bh-th-2)
+	lw := m.width - m.readerWidth() - 1
+	col := m.column(bh)
+	m.reader.SetSize(m.readerWidth(), bh)
+	m.library.SetSize(lw, col.top)
+	m.steps.SetSize(lw-4, col.top-2)
+	m.timeline.SetSize(lw-4, max(1, col.tl-2))
+	m.sync.SetSize(lw-4, max(1, col.sync-2))
 }
 
 // View draws the screen: header, body (panes side by side when wide, one
@@ -58,7 +80,8 @@ func (m Model) View() string {
 	m.sync.focused = m.focus == syncPane
 	parts := []string{m.header.View()}
 	if m.mode == reviewMode {
-		parts = append(parts, m.review.View(), m.statusView(), m.note.View(), m.helpView())
+		// The scribe's view is read-only: no note line.
+		parts = append(parts, m.review.View(), m.statusView(), m.helpView())
 		return lipgloss.JoinVertical(lipgloss.Left, parts...)
 	}
 	if !m.wide() {
@@ -79,9 +102,12 @@ func (m *Model) helpHeight() int { return lipgloss.Height(m.helpView()) }
 
 // bodyHeight is what is left for panes.
 func (m *Model) bodyHeight() int {
-	h := m.height - 2 - lipgloss.Height(m.statusView()) - 1 - m.helpHeight()
-	if !m.wide() && m.mode != reviewMode {
-		h--
+	h := m.height - 2 - lipgloss.Height(m.statusView()) - m.helpHeight()
+	if m.mode != reviewMode {
+		h -= m.note.Height()
+		if !m.wide() {
+			h-- // the tabs
+		}
 	}
 	return max(3, h)
 }
@@ -107,9 +133,14 @@ func (m Model) tabsView() string {
 func (m Model) bodyView() string {
 	st := m.c.styles
 	h := m.bodyHeight()
-	if m.form != nil {
+	switch {
+	case m.help.ShowAll:
+		return framed(st, m.fullHelp(m.c.keys.FullHelp(), m.width-4), m.width, h, true)
+	case m.form != nil:
 		inner := m.form.view(st, m.width-4)
 		return st.FocusFrame.Width(m.width-2).Height(h-2).MaxHeight(h).Padding(0, 1).Render(inner)
+	case m.detail != nil:
+		return framed(st, m.detail.View(), m.width, h, true)
 	}
 	if !m.wide() {
 		switch m.focus {
@@ -124,20 +155,21 @@ func (m Model) bodyView() string {
 		}
 		return m.library.View()
 	}
-	var left string
-	if m.focus == stepsPane || (m.steps.proc != nil && m.focus != libraryPane) {
-		left = framed(st, m.steps.View(), libraryWidth, h, m.focus == stepsPane)
+	lw := m.width - m.readerWidth() - 1
+	col := m.column(h)
+	var left []string
+	if col.library {
+		left = append(left, m.library.View())
 	} else {
-		left = m.library.View()
+		left = append(left, framed(st, m.steps.View(), lw, col.top, m.focus == stepsPane))
 	}
-	right := framed(st, m.timeline.View(), sideWidth, h, m.focus == timelinePane)
-	if m.sync.visible {
-		th := h / 2
-		right = lipgloss.JoinVertical(lipgloss.Left,
-			framed(st, m.timeline.View(), sideWidth, th, m.focus == timelinePane),
-			framed(st, m.sync.View(), sideWidth, h-th, m.focus == syncPane))
+	if col.tl > 0 {
+		left = append(left, framed(st, m.timeline.View(), lw, col.tl, m.focus == timelinePane))
 	}
-	return lipgloss.JoinHorizontal(lipgloss.Top, left, " ", m.reader.View(), " ", right)
+	if col.sync > 0 {
+		left = append(left, framed(st, m.sync.View(), lw, col.sync, m.focus == syncPane))
+	}
+	return lipgloss.JoinHorizontal(lipgloss.Top, lipgloss.JoinVertical(lipgloss.Left, left...), " ", m.reader.View())
 }
 
 // framed draws content in a border of the given outer size.
@@ -181,65 +213,107 @@ func (m Model) statusView() string {
 	return st.Status.Render(truncate(termsafe.EscapeLine(text), m.width))
 }
 
-// helpView shows the keys that work right now.
-func (m Model) helpView() string {
-	m.help.Width = m.width
+// shortHelp lists the keys that work right now, the ones that matter
+// most first; the help bar shows as many as fit.
+func (m Model) shortHelp() []key.Binding {
 	k := m.c.keys
-	var short []key.Binding
 	switch {
 	case m.confirmQuit:
-		short = []key.Binding{k.ConfirmQuit, k.CancelQuit}
+		return []key.Binding{k.ConfirmQuit, k.CancelQuit}
 	case m.mode == reviewMode:
-		short = m.review.ShortHelp()
+		return m.review.ShortHelp()
 	case m.form != nil:
-		short = []key.Binding{k.Submit, k.Cancel}
+		return m.form.help(k)
 	case m.note.capturing():
-		short = m.note.ShortHelp()
+		return m.note.ShortHelp()
 	case m.library.capturing():
-		short = m.library.ShortHelp()
+		return m.library.ShortHelp()
+	case m.detail != nil:
+		return append(m.detail.ShortHelp(), k.Quit)
+	}
+	short := m.focused().ShortHelp()
+	switch {
+	case m.incident == nil:
+		short = append(short, k.Declare, k.OpenIncident, k.NextPane, k.Quit, k.SyncPanel, k.Routine, k.Review)
+	case m.steps.routine:
+		short = append(short, k.Note, k.NextPane, k.Quit, k.SyncPanel, k.Declare)
 	default:
-		short = m.focused().ShortHelp()
-		if m.incident == nil {
-			short = append(short, k.Declare, k.OpenIncident, k.Routine, k.Review)
-		} else {
-			short = append(short, k.Note, k.Update, k.State)
-		}
-		short = append(short, k.NextPane, k.Help, k.Quit)
+		short = append(short, k.Note, k.NextPane, k.Quit, k.SyncPanel, k.Update, k.State, k.Restart, k.Postmortem, k.Evidence)
 	}
-	if m.help.ShowAll {
-		return m.fullHelp(k.FullHelp())
-	}
-	// bubbles/help can overflow its width by an item when the ellipsis
-	// does not fit (v1.0.0); cut each line to the terminal.
-	lines := strings.Split(m.help.View(keyHelp{short: short, full: k.FullHelp()}), "\n")
-	for i, l := range lines {
-		lines[i] = truncate(l, m.width)
-	}
-	return strings.Join(lines, "\n")
+	return short
 }
 
-// fullHelp lays the key groups out in bands of columns that fit the
-// terminal, so every key is shown at 80 columns too.
-func (m Model) fullHelp(groups [][]key.Binding) string {
-	h := m.help
-	h.Width = 0
-	var bands []string
-	var band [][]key.Binding
-	for _, g := range groups {
-		try := append(append([][]key.Binding(nil), band...), g)
-		if len(band) > 0 && lipgloss.Width(h.FullHelpView(try)) > m.width {
-			bands = append(bands, h.FullHelpView(band))
-			band = [][]key.Binding{g}
+// helpView shows the keys that work right now: as many as fit, in order
+// of priority, and ? (every key) always.
+func (m Model) helpView() string {
+	k := m.c.keys
+	st := m.c.styles
+	if m.help.ShowAll {
+		return st.Title.Render("?") + " " + st.Help.Render("close this list") + st.Help.Render(" • ") + st.Title.Render("q") + " " + st.Help.Render("quit")
+	}
+	item := func(b key.Binding) string {
+		return st.Title.Render(b.Help().Key) + " " + st.Help.Render(b.Help().Desc)
+	}
+	sep := st.Help.Render(" • ")
+	last := ""
+	typing := m.form != nil || m.note.capturing() || m.library.capturing() || m.review.capturing() || m.confirmQuit
+	if !typing {
+		last = item(k.Help)
+	}
+	line := ""
+	seen := map[string]bool{}
+	for _, b := range m.shortHelp() {
+		h := b.Help()
+		if !b.Enabled() || h.Key == "" || seen[h.Key] || (h.Key == k.Help.Help().Key) {
 			continue
 		}
-		band = try
+		seen[h.Key] = true
+		next := item(b)
+		if line != "" {
+			next = line + sep + next
+		}
+		try := next
+		if last != "" {
+			try += sep + last
+		}
+		if lipgloss.Width(try) > m.width {
+			continue // a lower-priority key that fits may follow
+		}
+		line = next
 	}
-	if len(band) > 0 {
-		bands = append(bands, h.FullHelpView(band))
+	if last != "" {
+		if line != "" {
+			line += sep
+		}
+		line += last
 	}
-	lines := strings.Split(strings.Join(bands, "\n"), "\n")
+	return truncate(line, m.width)
+}
+
+// fullHelp lists every key in columns that fit width, group after group,
+// so all of them show at 80x24 too.
+func (m Model) fullHelp(groups [][]key.Binding, width int) string {
+	st := m.c.styles
+	const colWidth = 25
+	var items []string
+	for _, g := range groups {
+		for _, b := range g {
+			h := b.Help()
+			items = append(items, truncate(st.Title.Render(h.Key)+" "+st.Help.Render(h.Desc), colWidth-1))
+		}
+	}
+	cols := max(1, width/colWidth)
+	rows := (len(items) + cols - 1) / cols
+	lines := make([]string, rows)
+	for i, it := range items {
+		r := i % rows
+		if i >= rows {
+			lines[r] += strings.Repeat(" ", max(0, colWidth*(i/rows)-lipgloss.Width(lines[r])))
+		}
+		lines[r] += it
+	}
 	for i, l := range lines {
-		lines[i] = truncate(l, m.width)
+		lines[i] = truncate(l, width)
 	}
 	return strings.Join(lines, "\n")
 }
