@@ -140,11 +140,7 @@ func (m *Model) startIncidentForm(msg tea.KeyMsg) tea.Cmd {
 		f = &form{kind: formDeviation, title: "Record a deviation from the procedure being followed", fields: []field{
 			newTextField(st, "What was done differently, and why?", "skipped the freeze: wallet already empty", false)}}
 	case key.Matches(msg, k.Correct):
-		seq := ""
-		if e, ok := m.timeline.selected(); ok {
-			seq = strconv.FormatInt(e.Seq, 10)
-		}
-		return m.openCorrection(seq)
+		return m.openCorrection("")
 	}
 	m.form = f
 	return f.focus()
@@ -212,7 +208,11 @@ func (m *Model) openCorrection(seq string) tea.Cmd {
 		return nil
 	}
 	st := m.c.styles
-	n := newTextField(st, "Which entry? (its #seq)", "seq", false)
+	hint := "seq"
+	if e, ok := m.timeline.selected(); ok {
+		hint = fmt.Sprintf("%d (the timeline's bottom row)", e.Seq)
+	}
+	n := newTextField(st, "Which entry? (its #seq; enter on a timeline row shows it, c there corrects it)", hint, false)
 	n.input.SetValue(seq)
 	last := m.incident.Events
 	n.validate = func(v string) error {
@@ -225,6 +225,7 @@ func (m *Model) openCorrection(seq string) tea.Cmd {
 	f := &form{kind: formCorrect, title: "Correct an entry: the correction points at it; the entry stays as written", fields: []field{
 		n, newTextField(st, "What is right?", "it was relay 3, not relay 2", false)}}
 	if seq != "" {
+		f.fields[0].answer = seq
 		f.at = 1
 	}
 	m.form = f

@@ -140,7 +140,9 @@ func (d *detail) View() string {
 	case !d.loaded:
 		lines = append(lines, st.Muted.Render("reading corrections…"))
 	case len(d.fixes) == 0:
-		lines = append(lines, st.Muted.Render("No correction points at this entry. c corrects it (the entry itself stays as written)."))
+		for _, l := range strings.Split(wrap("No correction points at this entry. c corrects it (the entry itself stays as written).", w), "\n") {
+			lines = append(lines, st.Muted.Render(l))
+		}
 	default:
 		lines = append(lines, st.Title.Render(fmt.Sprintf("Corrected %d time(s):", len(d.fixes))))
 		for _, f := range d.fixes {

@@ -98,7 +98,7 @@ func NewKeyMap() KeyMap {
 		SyncPanel:      b("v", "sync", "v"),
 		SyncRun:        b("r", "re-run check", "r"),
 		SyncAppend:     b("e", "add result to incident", "e"),
-		UTC:            b("z", "UTC/local", "z"),
+		UTC:            b("z", "UTC", "z"),
 		Submit:         b("enter", "submit", "enter"),
 		Cancel:         b("esc", "cancel", "esc"),
 		Yes:            b("y", "yes", "y", "Y"),
@@ -127,7 +127,7 @@ func NewKeyMap() KeyMap {
 		ActionDone:     b("d", "action item done", "d"),
 		Follow:         b("end", "follow newest", "end", "G"),
 		SyncConfigure:  b("c", "configure sources", "c"),
-		Detail:         b("enter", "entry detail", "enter"),
+		Detail:         b("enter", "detail", "enter"),
 	}
 }
 

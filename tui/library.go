@@ -147,7 +147,7 @@ func (l *library) ShortHelp() []key.Binding {
 	if l.filtering {
 		return []key.Binding{k.FilterAccept, k.FilterCancel}
 	}
-	return []key.Binding{k.Up, k.Down, k.Open, k.Filter, k.Link}
+	return []key.Binding{k.Open, k.Filter, k.Link}
 }
 
 func (l *library) FullHelp() [][]key.Binding { return [][]key.Binding{l.ShortHelp()} }

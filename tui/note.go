@@ -50,7 +50,13 @@ type (
 
 func newNoteLine(c *common, draft string) noteLine {
 	t := textarea.New()
-	t.Prompt = "note> "
+	// "note> " on the first row only; the rows it wraps onto line up under it.
+	t.SetPromptFunc(6, func(line int) string {
+		if line == 0 {
+			return "note> "
+		}
+		return "      "
+	})
 	t.Placeholder = "type a note; enter adds it to the timeline, alt+enter a new line"
 	t.ShowLineNumbers = false
 	t.CharLimit = incident.MaxTextBytes

@@ -166,9 +166,9 @@ func (t *timeline) Update(msg tea.Msg) tea.Cmd {
 func (t *timeline) ShortHelp() []key.Binding {
 	k := t.c.keys
 	if t.offset > 0 {
-		return []key.Binding{k.Detail, k.Up, k.Down, k.Follow}
+		return []key.Binding{k.Detail, k.Follow}
 	}
-	return []key.Binding{k.Detail, k.Up, k.Down, k.UTC}
+	return []key.Binding{k.Detail, k.UTC}
 }
 
 func (t *timeline) FullHelp() [][]key.Binding { return [][]key.Binding{t.ShortHelp()} }
@@ -212,12 +212,12 @@ func (t *timeline) View() string {
 		lines = append(lines, "")
 	}
 	// The actor column is as wide as the widest actor on screen, up to a
-	// quarter of the pane: names are read whole.
+	// third of the pane: names are read whole.
 	aw := 0
 	for i := start; i < end; i++ {
 		aw = max(aw, lipgloss.Width(termsafe.EscapeLine(t.events[i].Actor)))
 	}
-	aw = min(aw, max(8, width/4))
+	aw = min(aw, max(8, width/3))
 	for i := start; i < end; i++ {
 		e := t.events[i]
 		ts := e.Time.Local()

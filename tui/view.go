@@ -234,7 +234,7 @@ func (m Model) shortHelp() []key.Binding {
 	short := m.focused().ShortHelp()
 	switch {
 	case m.incident == nil:
-		short = append(short, k.Declare, k.OpenIncident, k.NextPane, k.Quit, k.SyncPanel, k.Routine, k.Review)
+		short = append(short, k.Declare, k.NextPane, k.Quit, k.OpenIncident, k.SyncPanel, k.Routine, k.Review)
 	case m.steps.routine:
 		short = append(short, k.Note, k.NextPane, k.Quit, k.SyncPanel, k.Declare)
 	default:
