@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -234,10 +235,10 @@ func (p *syncPanel) Update(msg tea.Msg) tea.Cmd {
 				return nil
 			}
 			if cmd := p.run(); cmd != nil {
-				p.c.post(statusMsg{text: "checking " + p.sources[p.cursor].Name() + "…"})
+				p.c.post(statusMsg{text: "checking " + sourceName(p.sources[p.cursor]) + "…"})
 				return cmd
 			}
-			p.c.post(statusMsg{text: "already checking " + p.sources[p.cursor].Name()})
+			p.c.post(statusMsg{text: "already checking " + sourceName(p.sources[p.cursor])})
 		case key.Matches(msg, k.SyncConfigure):
 			p.c.post(openFormMsg{p.configForm()})
 		case key.Matches(msg, k.SyncAppend):
@@ -303,7 +304,7 @@ func (p *syncPanel) View() string {
 		if i == p.cursor {
 			mark = "›"
 		}
-		head := mark + truncate(termsafe.EscapeLine(src.Name()), width-2)
+		head := mark + truncate(termsafe.EscapeLine(sourceName(src)), width-2)
 		lines = append(lines, st.Title.Render(head))
 		switch {
 		case s.running:
@@ -354,3 +355,13 @@ func (p *syncPanel) outcomeLines(s syncState, width int) []string {
 
 // emitNow is a command that delivers msg at once.
 func emitNow(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
+
+// sourceName names a source in a narrow pane: light-client files by their
+// folder and name, not their whole path; beacons as SyncSource.Name says
+// (without credentials).
+func sourceName(src incident.SyncSource) string {
+	if !src.Offline() {
+		return src.Name()
+	}
+	return "files " + filepath.Join(filepath.Base(filepath.Dir(src.Bootstrap)), filepath.Base(src.Bootstrap))
+}
