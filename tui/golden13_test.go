@@ -155,4 +155,3 @@ func TestSyncPanelGolden(t *testing.T) {
 		})
 	}
 }
-
