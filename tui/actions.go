@@ -119,8 +119,9 @@ func (m *Model) startIncidentForm(msg tea.KeyMsg) tea.Cmd {
 		f = &form{kind: formUpdate, title: "Post a status update (resets the countdown)", fields: []field{
 			newTextField(st, "Update", "what is known, what is being done, next update at…", false)}}
 	case key.Matches(msg, k.Evidence):
+		// The file is checked when it is read, in a command: Update does
+		// no I/O. A refusal brings the form back with the path typed.
 		path := newTextField(st, "File path", "/var/log/service/error.log", false)
-		path.validate = evidenceFile
 		f = &form{kind: formEvidence, title: "Attach a file as evidence (bytes kept in the ledger, up to 16 MiB)", fields: []field{
 			path, newTextField(st, "What it shows (optional)", "label", true)}}
 	case key.Matches(msg, k.Action):
@@ -249,22 +250,6 @@ func webLink(v string) error {
 	return nil
 }
 
-// evidenceFile checks that a path names a regular file ic may attach.
-func evidenceFile(v string) error {
-	info, err := os.Stat(expandHome(v))
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("no file %s", v)
-	case err != nil:
-		return fmt.Errorf("file %s: %v", v, err)
-	case !info.Mode().IsRegular():
-		return fmt.Errorf("%s is not a regular file: attach files one by one (or an archive)", v)
-	case info.Size() > incident.MaxEvidenceBytes:
-		return fmt.Errorf("%s is %d bytes, over the %d-byte limit: keep it elsewhere and record its sha256 in a note", v, info.Size(), incident.MaxEvidenceBytes)
-	}
-	return nil
-}
-
 // submit turns a completed form into the command that records it.
 func (m *Model) submit(f *form) tea.Cmd {
 	a := f.answers()
@@ -352,8 +337,9 @@ func (m *Model) submit(f *form) tea.Cmd {
 			return nil
 		}
 		ctx, l, id, actor, key := w.ctx, w.svc, w.incident, w.actor, incident.NewKey()
-		path, label := expandHome(a[0]), a[1]
+		path, label := a[0], a[1]
 		return w.enqueue(func() tea.Msg {
+			path := expandHome(path)
 			ev, err := l.AttachEvidenceFile(ctx, id, actor, key, path, label)
 			if err != nil {
 				return appendedMsg{incident: id, err: fmt.Errorf("evidence not attached: %w", err), form: f}
