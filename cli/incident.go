@@ -17,7 +17,7 @@ import (
 func (e *env) incidentCommand() *cobra.Command {
 	c := group("incident", "declare, list and show incidents; change severity and state",
 		"Declare, list and show incidents, and change their severity and state.", "respond",
-		e.incidentOpen(), e.incidentList(), e.incidentShow())
+		e.incidentOpen(), e.incidentList(), e.incidentShow(), e.incidentPreflight())
 	for _, s := range []entrySpec{severityEntry(), stateEntry()} {
 		sub := e.entryCommand(s)
 		sub.GroupID = ""
