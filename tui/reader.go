@@ -196,7 +196,9 @@ func (r *reader) View() string {
 			if row := r.stepLine - vp.YOffset; row >= 0 && row < vp.Height {
 				rows := strings.Split(content, "\n")
 				if row < len(rows) {
-					rows[row] = "▶" + strings.TrimPrefix(rows[row], " ")
+					// The marker takes the line's first cell (a margin
+					// space), styles or not.
+					rows[row] = st.Title.Render("▶") + ansi.TruncateLeft(rows[row], 1, "")
 				}
 				content = strings.Join(rows, "\n")
 			}
