@@ -263,7 +263,7 @@ func (e *env) readService() (*incident.Service, error) {
 // count, the checkpoint key and the folder of checkpoint copies.
 func (e *env) configure(svc *incident.Service) (*incident.Service, error) {
 	e.svc = svc
-	if p := firstNonEmpty(e.allowedSigners, os.Getenv("IC_ALLOWED_SIGNERS")); p != "" {
+	if p := firstNonEmpty(e.allowedSigners, os.Getenv("IC_ALLOWED_SIGNERS"), e.configValue(func(c config) string { return c.AllowedSigners })); p != "" {
 		allowed, err := signers.ReadAllowed(p)
 		if err != nil {
 			return nil, err
@@ -310,9 +310,10 @@ func (e *env) checkpointSigner() (*checkpoint.Signer, error) {
 	return checkpoint.LoadSigner(p)
 }
 
-// checkpointFolder is --checkpoint-dir or IC_CHECKPOINT_DIR ("" for none).
+// checkpointFolder is --checkpoint-dir, IC_CHECKPOINT_DIR, or the
+// configuration's checkpoints ("" for none).
 func (e *env) checkpointFolder() string {
-	return firstNonEmpty(e.checkpointDir, os.Getenv("IC_CHECKPOINT_DIR"))
+	return firstNonEmpty(e.checkpointDir, os.Getenv("IC_CHECKPOINT_DIR"), e.configValue(func(c config) string { return c.Checkpoints }))
 }
 
 // trustedKeys are the verifier keys whose checkpoints verify trusts: the

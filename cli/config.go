@@ -60,7 +60,8 @@ const maxConfigBytes = 64 << 10
 
 // configTemplate is written by "ic config edit" when there is no file.
 const configTemplate = `# ic configuration. Every key is optional; flags and the environment
-# (IC_ACTOR, IC_THEME, IC_BEACON, IC_CHECKPOINT) override what is here.
+# (IC_ACTOR, IC_THEME, IC_BEACON, IC_CHECKPOINT, IC_CHECKPOINT_DIR,
+# IC_ALLOWED_SIGNERS) override what is here.
 # "ic config show" prints what is in force and where each value comes from.
 
 # actor: oncall-alice            # recorded on every entry (default: login name)
@@ -380,8 +381,9 @@ func (e *env) settings(cfg config) []setting {
 		pick("sync.beacons", [2]string{os.Getenv("IC_BEACON"), "IC_BEACON"}, [2]string{strings.Join(cfg.Sync.Beacons, ","), file}),
 		pick("sync.checkpoint", [2]string{os.Getenv("IC_CHECKPOINT"), "IC_CHECKPOINT"}, [2]string{cfg.Sync.Checkpoint, file}),
 		pick("sync.every", [2]string{cfg.Sync.Every, file}, [2]string{"on open and on r only", "default"}),
-		pick("checkpoints", [2]string{cfg.Checkpoints, file}),
-		pick("allowed_signers", [2]string{cfg.AllowedSigners, file}),
+		pick("checkpoints", [2]string{e.checkpointDir, "--checkpoint-dir"}, [2]string{os.Getenv("IC_CHECKPOINT_DIR"), "IC_CHECKPOINT_DIR"}, [2]string{cfg.Checkpoints, file}),
+		pick("allowed_signers", [2]string{e.allowedSigners, "--allowed-signers"}, [2]string{os.Getenv("IC_ALLOWED_SIGNERS"), "IC_ALLOWED_SIGNERS"}, [2]string{cfg.AllowedSigners, file}),
+		pick("checkpoint_key", [2]string{os.Getenv("IC_CHECKPOINT_KEY"), "IC_CHECKPOINT_KEY"}, [2]string{e.keyPath(), "default"}),
 	}
 	return list
 }
@@ -438,6 +440,17 @@ func (e *env) configActor() string {
 		return ""
 	}
 	return cfg.Actor
+}
+
+// configValue reads one value of the configuration ("" when unset or the
+// file cannot be read: the problem is reported once).
+func (e *env) configValue(get func(config) string) string {
+	cfg, err := e.config()
+	if err != nil {
+		e.warnConfig(err)
+		return ""
+	}
+	return expandTilde(get(cfg))
 }
 
 // defaultBook is the configuration's book, else fallback.
