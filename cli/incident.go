@@ -272,6 +272,6 @@ func printEntries(w io.Writer, entries []incident.Entry, utc bool) {
 		if utc {
 			t = en.Time.UTC()
 		}
-		fmt.Fprintf(w, "%5d  %s  %-10s %-18s %s\n", en.Seq, t.Format(layout), termsafe.EscapeLine(en.Actor), en.Type, termsafe.EscapeLine(en.Line()))
+		fmt.Fprintf(w, "%5d  %s  %-10s %-18s %s\n", en.Seq, t.Format(layout), termsafe.EscapeLine(en.Who()), en.Type, termsafe.EscapeLine(en.Line()))
 	}
 }

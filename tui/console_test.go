@@ -435,3 +435,27 @@ func TestFullHelpShowsEveryKeyAt80(t *testing.T) {
 	}
 	checkFits(t, view, 80, 24)
 }
+
+// The header shows what the book's rules say of the incident now: the
+// next deadline (red once past), the worst severity it had, its class.
+func TestHeaderShowsDeadlineWorstSeverityAndClass(t *testing.T) {
+	opts := testOptions(t)
+	declared := fixedNow.AddDate(0, 0, -9) // a SEV-2 declared 9 days ago
+	svc := opts.Service.WithClock(func() time.Time { return declared })
+	st, _, err := svc.Declare(context.Background(), incident.Declaration{Book: "avs-operator", Title: "signer latency", Severity: "SEV-2", Class: "signer", By: incident.Actor{Name: "alice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := opts.Service.Append(context.Background(), st.ID, incident.Actor{Name: "alice"}, "", incident.SeverityChange{To: "SEV-3", Reason: "only cohort B"}); err != nil {
+		t.Fatal(err)
+	}
+	opts.Incident = st.ID
+	m := drive(t, New(opts), size(120, 40))
+	m = drive(t, m, loadIncident(context.Background(), opts.Service, st.ID)())
+	view := m.View()
+	for _, want := range []string{"blameless postmortem OVERDUE", "was SEV-2", "signer"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("header lacks %q:\n%s", want, strings.Join(strings.Split(view, "\n")[:3], "\n"))
+		}
+	}
+}

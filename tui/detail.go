@@ -127,7 +127,7 @@ func (d *detail) View() string {
 	e := d.entry
 	lines := []string{
 		st.Title.Render(truncate(fmt.Sprintf("#%d %s", e.Seq, e.Type), w)),
-		truncate(fmt.Sprintf("%s · %s (%s)", termsafe.EscapeLine(e.Actor), e.Time.Local().Format("2006-01-02 15:04:05"), e.Time.UTC().Format("15:04:05 UTC")), w),
+		truncate(fmt.Sprintf("%s · %s · %s (%s)", termsafe.EscapeLine(e.Actor), identityWords(e), e.Time.Local().Format("2006-01-02 15:04:05"), e.Time.UTC().Format("15:04:05 UTC")), w),
 		st.Muted.Render(truncate("sha256 "+e.Hash.String(), w)),
 		st.Muted.Render(truncate("prev   "+e.PrevHash.String(), w)),
 		"",
@@ -157,4 +157,18 @@ func (d *detail) View() string {
 	top := min(d.top, max(0, len(lines)-d.height))
 	end := min(len(lines), top+d.height)
 	return strings.Join(lines[top:end], "\n")
+}
+
+// identityWords says how an entry's actor was established.
+func identityWords(e incident.Entry) string {
+	a := incident.ActorOf(e.Event)
+	switch a.Via {
+	case incident.ViaLogin:
+		return "the login that ran ic"
+	case incident.ViaKey:
+		return "SSH key " + a.Key
+	case incident.ViaSession:
+		return "served session, key " + a.Key
+	}
+	return "asserted, not proven"
 }

@@ -66,6 +66,13 @@ func (h *header) View() string {
 		st.Title.Render(in.State),
 		"⏱ " + render.ShortDuration(h.elapsed()),
 		h.countdown(),
+		h.deadline(),
+	}
+	if in.WorstSeverity != "" && in.WorstSeverity != in.Severity {
+		segments = append(segments, st.Muted.Render("was "+in.WorstSeverity))
+	}
+	if in.Class != "" {
+		segments = append(segments, st.Muted.Render(termsafe.EscapeLine(in.Class)))
 	}
 	if in.Drill {
 		segments = append(segments, st.Muted.Render("DRILL"))
@@ -109,4 +116,18 @@ func (h *header) countdown() string {
 		return st.Overdue.Render(" UPDATE OVERDUE " + render.ShortDuration(h.now.Sub(in.UpdateDue)) + " ")
 	}
 	return "update in " + render.ShortDuration(in.UpdateDue.Sub(h.now))
+}
+
+// deadline says when the next of the book's deadlines falls due (a
+// postmortem within 5 business days), red when it has passed.
+func (h *header) deadline() string {
+	d, ok := h.incident.NextDeadline()
+	if !ok {
+		return ""
+	}
+	st := h.c.styles
+	if d.Overdue(h.now) {
+		return st.Overdue.Render(" " + termsafe.EscapeLine(d.What) + " OVERDUE " + render.ShortDuration(h.now.Sub(d.Due)) + " ")
+	}
+	return termsafe.EscapeLine(d.What) + " due in " + render.ShortDuration(d.Due.Sub(h.now))
 }

@@ -215,7 +215,7 @@ func (t *timeline) View() string {
 	// third of the pane: names are read whole.
 	aw := 0
 	for i := start; i < end; i++ {
-		aw = max(aw, lipgloss.Width(termsafe.EscapeLine(t.events[i].Actor)))
+		aw = max(aw, lipgloss.Width(termsafe.EscapeLine(t.events[i].Who())))
 	}
 	aw = min(aw, max(8, width/3))
 	for i := start; i < end; i++ {
@@ -224,7 +224,7 @@ func (t *timeline) View() string {
 		if t.utc {
 			ts = e.Time.UTC()
 		}
-		actor := truncate(termsafe.EscapeLine(e.Actor), aw)
+		actor := truncate(termsafe.EscapeLine(e.Who()), aw)
 		line := fmt.Sprintf("%s %s%s %s", ts.Format(layout), actor, strings.Repeat(" ", max(0, aw-lipgloss.Width(actor))), termsafe.EscapeLine(e.Line()))
 		if i == end-1 && t.offset > 0 {
 			line = "›" + line
