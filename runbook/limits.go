@@ -223,8 +223,15 @@ func nestingCut(line []byte) (cut, rest int, deep bool) {
 		if !deep && depth2+col > 2*MaxNesting {
 			// Keep the indentation that reaches the limit exactly.
 			wsCut = start
-			for c := 1; wsCut < i && depth2+c <= 2*MaxNesting && line[wsCut] == ' '; c++ {
-				wsCut++
+			for c := 0; wsCut < i; wsCut++ {
+				if line[wsCut] == '\t' {
+					c += 4 - c%4
+				} else {
+					c++
+				}
+				if depth2+c > 2*MaxNesting {
+					break
+				}
 			}
 		}
 		depth2 += col
