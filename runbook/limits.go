@@ -3,6 +3,7 @@ package runbook
 import (
 	"bytes"
 	"fmt"
+	"strings"
 
 	"github.com/icconsole/ic/internal/safefile"
 	"github.com/icconsole/ic/internal/termsafe"
@@ -111,21 +112,32 @@ func checkYAML(file string, root *yaml.Node, lineOffset, maxNodes int, skipLines
 }
 
 // rawFindings reports what termsafe would escape in the file's own bytes
-// (raw controls, bidirectional characters, entities that decode to them), at
-// most five, and returns the lines they are on.
+// (raw controls, bidirectional characters, entities that decode to them):
+// the first on each line, on at most five lines. It returns the lines.
 func rawFindings(file string, data []byte) ([]Problem, map[int]bool) {
-	const max = 5
+	const maxLines = 5
 	var probs []Problem
 	lines := map[int]bool{}
-	found := termsafe.Find(string(data), max+1)
-	for i, f := range found {
-		line := lineAt(data, f.Offset)
-		lines[line] = true
-		if i == max {
-			probs[max-1].Msg += " (and more after it)"
+	text := string(data)
+	for off := 0; off < len(text); {
+		found := termsafe.Find(text[off:], 1)
+		if len(found) == 0 {
 			break
 		}
-		probs = append(probs, Problem{Path: file, Line: line, Msg: f.What + " in text: terminal control and bidirectional characters are not allowed (shown escaped)"})
+		at := off + found[0].Offset
+		line := lineAt(data, at)
+		if len(probs) == maxLines {
+			probs[maxLines-1].Msg += " (and more after it)"
+			break
+		}
+		lines[line] = true
+		probs = append(probs, Problem{Path: file, Line: line, Msg: found[0].What + " in text: terminal control and bidirectional characters are not allowed (shown escaped)"})
+		// On to the next line: one problem a line is enough to find it.
+		next := strings.IndexByte(text[at:], '\n')
+		if next < 0 {
+			break
+		}
+		off = at + next + 1
 	}
 	return probs, lines
 }

@@ -210,13 +210,12 @@ func TestBookTextIsEscapedAndReported(t *testing.T) {
 	for _, want := range []string{
 		`b/T-001.md:3: control character U+001B in "First \\x1b[2J response" (written as a YAML escape?)`,
 		`b/T-001.md:6: bidirectional control U+202E in "key\\u202ecompromise"`,
-		`b/T-001.md:9: HTML entity &#x1b; (control character U+001B) in text`,
-		`b/T-001.md:12: HTML entity &#27; (control character U+001B) in text`,
-		`b/T-001.md:12: HTML entity &#155; (control character U+009B) in text`,
+		`b/T-001.md:9: HTML entity #x1b; for control character U+001B in text`,
+		`b/T-001.md:12: HTML entity #27; for control character U+001B in text`,
 		`b/T-001.md:13: bidirectional control U+202E in text`,
 		`b/book.yaml:2: control character U+009B in "Test \\x9b2J book"`,
 		`b/book.yaml:11: control character U+001B in "\\x1b]52;c;aGk=\\x07"`,
-		`b/book.yaml:14: HTML entity &#x1B; (control character U+001B) in text`,
+		`b/book.yaml:14: HTML entity #x1B; for control character U+001B in text`,
 		`b/book.yaml:27: bidirectional control U+2066 in "Incident \\u2066Commander"`,
 	} {
 		if !strings.Contains(got, want) {
@@ -297,4 +296,20 @@ func FuzzParsePolicy(f *testing.F) {
 			t.Fatalf("severity ids %v for %d severities", p.SeverityIDs(), len(p.Severities))
 		}
 	})
+}
+
+func TestRawFindingsOnePerLineFiveLinesAtMost(t *testing.T) {
+	body := strings.Repeat("x &#27; \x1b \u202e\n", 7)
+	p, probs := ParseProcedure("b", "T-001.md", []byte(strings.Replace(goodProcedure, "## Immediate actions\n", "## Immediate actions\n"+body, 1)))
+	if p == nil || len(probs) != 5 {
+		t.Fatalf("problems = %v", probs)
+	}
+	for i, pr := range probs {
+		if pr.Line != 12+i {
+			t.Errorf("problem %d on line %d, want %d", i, pr.Line, 12+i)
+		}
+	}
+	if !strings.HasSuffix(probs[4].Msg, "(and more after it)") {
+		t.Errorf("last problem = %q", probs[4].Msg)
+	}
 }

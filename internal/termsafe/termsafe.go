@@ -91,7 +91,7 @@ func FirstControl(s string) int {
 type Finding struct {
 	Offset int    // byte offset in the text
 	Len    int    // bytes it spans
-	What   string // in words: "control character U+001B", "HTML entity &#x1b; (control character U+001B)"
+	What   string // in words: "control character U+001B", "HTML entity #x1b; for control character U+001B"
 }
 
 // Find returns the first max findings in s, in order (all of them when max
@@ -109,7 +109,9 @@ func Find(s string, max int) []Finding {
 		case r == utf8.RuneError && n == 1 && s[at] != '&':
 			what = fmt.Sprintf("invalid UTF-8 byte 0x%02x", s[at])
 		case s[at] == '&':
-			what = fmt.Sprintf("HTML entity %s (%s)", s[at:at+n], what)
+			// The entity is named without its ampersand: written whole, it
+			// would be escaped itself wherever this message is shown.
+			what = fmt.Sprintf("HTML entity %s for %s", s[at+1:at+n], what)
 		}
 		out = append(out, Finding{Offset: at, Len: n, What: what})
 		off = at + n

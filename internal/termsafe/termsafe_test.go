@@ -70,7 +70,7 @@ func TestFind(t *testing.T) {
 	got := Find("a\x1bb &#x9b; \u202e \xff &#27;", 4)
 	want := []Finding{
 		{1, 1, "control character U+001B"},
-		{4, 6, "HTML entity &#x9b; (control character U+009B)"},
+		{4, 6, "HTML entity #x9b; for control character U+009B"},
 		{11, 3, "bidirectional control U+202E"},
 		{15, 1, "invalid UTF-8 byte 0xff"},
 	}
