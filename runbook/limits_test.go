@@ -305,8 +305,8 @@ func TestRawFindingsOnePerLineFiveLinesAtMost(t *testing.T) {
 		t.Fatalf("problems = %v", probs)
 	}
 	for i, pr := range probs {
-		if pr.Line != 12+i {
-			t.Errorf("problem %d on line %d, want %d", i, pr.Line, 12+i)
+		if pr.Line != 11+i {
+			t.Errorf("problem %d on line %d, want %d", i, pr.Line, 11+i)
 		}
 	}
 	if !strings.HasSuffix(probs[4].Msg, "(and more after it)") {
