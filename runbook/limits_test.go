@@ -313,3 +313,12 @@ func TestRawFindingsOnePerLineFiveLinesAtMost(t *testing.T) {
 		t.Errorf("last problem = %q", probs[4].Msg)
 	}
 }
+
+// yaml.v3 quotes the offending value in its errors; the problem must not
+// carry it raw.
+func TestYAMLErrorsAreEscaped(t *testing.T) {
+	_, probs := ParsePolicy("book.yaml", []byte("severities: \"\\e[2J\u202e\"\n"))
+	if len(probs) == 0 || termsafe.NeedsEscape(probs[len(probs)-1].Msg) || !strings.Contains(probs[len(probs)-1].Msg, `\x1b[2J\u202e`) {
+		t.Errorf("problems = %q", probs)
+	}
+}

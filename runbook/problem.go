@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/icconsole/ic/internal/termsafe"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -64,5 +65,6 @@ func yamlProblem(path string, offset int, err error) Problem {
 	if line == 0 {
 		line = offset + 1
 	}
-	return Problem{Path: path, Line: line, Msg: "invalid YAML: " + msg}
+	// yaml.v3 quotes the offending text, which may hold anything.
+	return Problem{Path: path, Line: line, Msg: "invalid YAML: " + termsafe.EscapeLine(msg)}
 }
