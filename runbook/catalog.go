@@ -36,6 +36,8 @@ type Book struct {
 	ID     string
 	Dir    string
 	Policy *Policy
+	// PolicyPath is book.yaml's path as problems show it.
+	PolicyPath string
 	// Procedures is every procedure of the book, by id; it is filled once
 	// the catalog has read them all (Load does at once, a catalog from
 	// LoadPolicies when Books, Book, Filter or NotReviewedSince is called).
@@ -60,6 +62,10 @@ type Catalog struct {
 	bookErrs []Problem // from the policies and the folder layout
 	procErrs []Problem // from procedures read so far
 	readOne  map[string]bool
+	// replaced and external answer for ids that are not (or no longer)
+	// the id of a procedure (replaces.go, policy_ext.go); set with byID.
+	replaced map[string][]replacedBy
+	external map[string]ExternalProcedure
 }
 
 // Filter selects procedures; empty fields match everything.
@@ -170,7 +176,16 @@ func (c *Catalog) loadPolicy(dir string) (*Book, []Problem) {
 			policy.ID = "book"
 		}
 	}
-	return &Book{ID: policy.ID, Dir: dir, Policy: policy}, probs
+	return &Book{ID: policy.ID, Dir: dir, Policy: policy, PolicyPath: c.display(policyPath)}, probs
+}
+
+// loaded reads every procedure unless that was done. Once it returns, the
+// indexes (byID, replaced, external) are complete and never written again,
+// so code that only reads them needs no lock.
+func (c *Catalog) loaded() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.loadAll()
 }
 
 // loadAll reads and checks every procedure of every book, once. c.mu is held.
@@ -226,7 +241,7 @@ func (c *Catalog) loadProcedures(book *Book) []Problem {
 		if want := strings.TrimSuffix(path.Base(f), ".md"); want != proc.ID {
 			probs = append(probs, Problem{Path: proc.Path, Line: proc.Line("id"), Msg: fmt.Sprintf("id %s does not match the file name %s.md (links name procedures by file)", proc.ID, want)})
 		}
-		probs = append(probs, book.checkSeverity(proc)...)
+		probs = append(probs, book.check(proc)...)
 		book.Procedures = append(book.Procedures, proc)
 	}
 	if !slices.ContainsFunc(book.Procedures, func(p *Procedure) bool { return p.ID == book.Policy.FirstResponse }) {
@@ -235,11 +250,13 @@ func (c *Catalog) loadProcedures(book *Book) []Problem {
 	return probs
 }
 
-func (b *Book) checkSeverity(p *Procedure) []Problem {
-	if p.Severity == "" || b.Policy.KnownSeverity(p.Severity) {
-		return nil
+// check makes the checks of one procedure that need its book's policy.
+func (b *Book) check(p *Procedure) []Problem {
+	var probs []Problem
+	if p.Severity != "" && !b.Policy.KnownSeverity(p.Severity) {
+		probs = append(probs, Problem{Path: p.Path, Line: p.Line("severity"), Msg: fmt.Sprintf("severity %q is not in book %s's policy (%s)", p.Severity, b.ID, strings.Join(b.Policy.SeverityIDs(), ", "))})
 	}
-	return []Problem{{Path: p.Path, Line: p.Line("severity"), Msg: fmt.Sprintf("severity %q is not in book %s's policy (%s)", p.Severity, b.ID, strings.Join(b.Policy.SeverityIDs(), ", "))}}
+	return append(probs, checkAgainstPolicy(p, b.Policy)...)
 }
 
 // readProcedure reads and parses one file through safefile: a named pipe,
@@ -292,6 +309,8 @@ func (c *Catalog) index() []Problem {
 			}
 		}
 	}
+	probs = append(probs, c.indexReplacements()...)
+	probs = append(probs, c.checkReferences()...)
 	return probs
 }
 
@@ -379,7 +398,7 @@ func (c *Catalog) Procedure(id string) (*Procedure, bool) {
 			p, probs := c.readProcedure(b.ID, f)
 			c.procErrs = append(c.procErrs, probs...)
 			if p != nil {
-				c.procErrs = append(c.procErrs, b.checkSeverity(p)...)
+				c.procErrs = append(c.procErrs, b.check(p)...)
 				if p.ID == id {
 					c.byID[id] = p
 					return p, true

@@ -28,6 +28,24 @@ type Policy struct {
 	Lifecycle    Lifecycle           `yaml:"lifecycle"`
 	Requirements map[string][]string `yaml:"requirements"`
 	Roles        []Role              `yaml:"roles"`
+
+	// Fields checked in policy_ext.go.
+	IncidentClasses []IncidentClass     `yaml:"incident_classes"`
+	Terms           map[string][]string `yaml:"terms"`
+	Source          *Source             `yaml:"source"`
+	External        []ExternalProcedure `yaml:"external"`
+	AuditTrail      *AuditTrail         `yaml:"audit_trail"`
+
+	// Fields checked in policy_rules.go.
+	// CloseRequirementsFrom says whose requirements apply at close:
+	// "worst" (default: the worst severity the incident ever had) or
+	// "current".
+	CloseRequirementsFrom string `yaml:"close_requirements_from"`
+	// PostmortemLinks says what a postmortem link may be: "https" (an
+	// https:// URL, the default) and "evidence" (the name of evidence
+	// attached to the incident).
+	PostmortemLinks []string   `yaml:"postmortem_links"`
+	Deadlines       []Deadline `yaml:"deadlines"`
 }
 
 // Severity is one level of a book's severity scheme.
@@ -40,6 +58,8 @@ type Severity struct {
 	// Requires names entries of Policy.Requirements that the timeline must
 	// hold before an incident at this level reaches the closing state.
 	Requires []string `yaml:"requires"`
+	// Formerly lists names this level had before (a ledger may cite them).
+	Formerly []string `yaml:"formerly"`
 	Line     int      `yaml:"-"`
 	cadence  time.Duration
 }
@@ -77,7 +97,11 @@ type Lifecycle struct {
 	Transitions map[string][]string `yaml:"transitions"`
 	// AfterClose lists the event types still accepted on a closed incident.
 	AfterClose []string `yaml:"after_close"`
-	Line       int      `yaml:"-"`
+	// Requires guards states other than the closing one: the named
+	// requirements must be on the timeline before the incident moves to
+	// the state (a postmortem state needs its postmortem link).
+	Requires map[string][]string `yaml:"requires"`
+	Line     int                 `yaml:"-"`
 }
 
 // Role is a named responsibility that can be assigned on an incident.
@@ -120,6 +144,7 @@ func ParsePolicy(path string, data []byte) (*Policy, []Problem) {
 		return nil, append(probs, yamlProblem(path, 0, err))
 	}
 	recordLines(&root, &p)
+	recordExtraLines(&root, &p)
 	if v := p.validate(path); len(v) > 0 {
 		return nil, append(probs, v...)
 	}
@@ -249,6 +274,8 @@ func (p *Policy) validate(path string) []Problem {
 			}
 		}
 	}
+	probs = append(probs, p.validateExtras(path)...)
+	probs = append(probs, p.validateRules(path)...)
 	return probs
 }
 
