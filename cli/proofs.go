@@ -104,8 +104,8 @@ func (e *env) receiptCommand() *cobra.Command {
 		Use:   "receipt ID SEQ",
 		Short: "write a receipt of one entry: the entry, its inclusion proof and the signed checkpoint",
 		Long:  "Write a receipt of one timeline entry: the entry with every field its hash covers, its Merkle inclusion proof, and the signed checkpoint that holds it. Anyone with the verifier key can check it offline, with 'ic verify-receipt' or scripts/verify-receipt (python3 and openssl). Needs a checkpoint that holds the entry ('ic checkpoint').",
-		Example: `  ic receipt INC-7f3a9c 14 -o approval-14.receipt.json
-  ic verify-receipt approval-14.receipt.json --key ~/.config/ic/checkpoint.key.pub`,
+		Example: `  ic receipt INC-7f3a9c 14 -o a14.receipt.json
+  ic verify-receipt a14.receipt.json --key ~/.config/ic/checkpoint.key.pub`,
 		GroupID:           "ledger",
 		Args:              argsBetween(2, 2),
 		ValidArgsFunction: e.completeIncidents,
