@@ -39,21 +39,34 @@ const (
 	// Backup is a ledger backup given to restore; SQLite reads it, so only
 	// its type is checked (Check), and it has no size limit.
 	Backup
+	// Checkpoint is a signed checkpoint note of the ledger's Merkle log.
+	Checkpoint
+	// Receipt is an entry's receipt (entry, inclusion proof, checkpoint).
+	Receipt
+	// Key is a key file: a checkpoint key, its public half, an SSH key.
+	Key
+	// Signers is an allowed-signers file.
+	Signers
 )
 
 // Size limits per kind, in bytes. Each is far above what a real file of that
 // kind holds and far below what would hurt ic: the shipped procedures are
 // under 3 KB and the books' policies under 4 KB; a bootstrap is about 60 KB
 // and an update about 60 KB, of which a beacon serves at most 128 at once;
-// a note is at most 64 KiB before escaping.
+// a note is at most 64 KiB before escaping; a checkpoint note is under 1 KB
+// and a key under 4 KB.
 const (
-	MaxEvidenceBytes  = 16 << 20
-	MaxProcedureBytes = 64 << 10
-	MaxPolicyBytes    = 64 << 10
-	MaxBootstrapBytes = 1 << 20
-	MaxUpdatesBytes   = 16 << 20
-	MaxGenesisBytes   = 64 << 10
-	MaxDraftBytes     = 1 << 20
+	MaxEvidenceBytes   = 16 << 20
+	MaxProcedureBytes  = 64 << 10
+	MaxPolicyBytes     = 64 << 10
+	MaxBootstrapBytes  = 1 << 20
+	MaxUpdatesBytes    = 16 << 20
+	MaxGenesisBytes    = 64 << 10
+	MaxDraftBytes      = 1 << 20
+	MaxCheckpointBytes = 64 << 10
+	MaxReceiptBytes    = 1 << 20
+	MaxKeyBytes        = 64 << 10
+	MaxSignersBytes    = 1 << 20
 )
 
 // String names the kind in messages ("evidence", "book policy", ...).
@@ -75,6 +88,14 @@ func (k Kind) String() string {
 		return "draft"
 	case Backup:
 		return "backup"
+	case Checkpoint:
+		return "checkpoint"
+	case Receipt:
+		return "receipt"
+	case Key:
+		return "key"
+	case Signers:
+		return "allowed signers"
 	}
 	return "file"
 }
@@ -96,6 +117,14 @@ func (k Kind) Limit() int64 {
 		return MaxGenesisBytes
 	case Draft:
 		return MaxDraftBytes
+	case Checkpoint:
+		return MaxCheckpointBytes
+	case Receipt:
+		return MaxReceiptBytes
+	case Key:
+		return MaxKeyBytes
+	case Signers:
+		return MaxSignersBytes
 	}
 	return 0
 }

@@ -326,3 +326,15 @@ func TestBytes(t *testing.T) {
 		}
 	}
 }
+
+// Every kind has a name and, but for backups, a limit.
+func TestKinds(t *testing.T) {
+	for k := Evidence; k <= Signers; k++ {
+		if k.String() == "file" {
+			t.Errorf("kind %d has no name", k)
+		}
+		if (k.Limit() == 0) != (k == Backup) {
+			t.Errorf("%s: limit %d", k, k.Limit())
+		}
+	}
+}
