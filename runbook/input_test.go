@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -145,14 +146,18 @@ func TestLoadContextStopsWhenCancelled(t *testing.T) {
 	}
 }
 
-// countingFS records which files are opened.
+// countingFS records which files are opened (Load opens them from several
+// goroutines).
 type countingFS struct {
 	fs.FS
+	mu     sync.Mutex
 	opened map[string]int
 }
 
 func (c *countingFS) Open(name string) (fs.File, error) {
+	c.mu.Lock()
 	c.opened[name]++
+	c.mu.Unlock()
 	return c.FS.Open(name)
 }
 
@@ -188,6 +193,10 @@ func TestLoadPoliciesReadsAProcedureOnlyWhenAskedFor(t *testing.T) {
 	}
 	if got := cat.Problems(); len(got) != 0 {
 		t.Errorf("problems after reading one good procedure: %v", got)
+	}
+	// Resolving a citation needs every procedure's replaces: it reads them.
+	if r, _, ok := cat.Resolve("T-001", 1); !ok || r.ID != "T-001" || fsys.opened["b/T-001.md"] == 0 {
+		t.Errorf("Resolve(T-001 v1) on a lazy catalog = %v, %v", r, ok)
 	}
 	// Asking for everything reads everything, and reports the bad files.
 	if n := len(cat.Filter(Filter{})); n != 3 {
