@@ -85,6 +85,7 @@ type env struct {
 
 	catalog *runbook.Catalog
 	svc     *incident.Service
+	cfg     *config // the configuration file, read once (config.go)
 }
 
 // execute builds the command tree and runs args through it.
@@ -360,12 +361,12 @@ func (e *env) clock() func() time.Time {
 func (e *env) now() time.Time { return e.clock()().UTC() }
 
 // by is who acts, and how that is known: the login name (identity
-// login), or a name given with --actor or IC_ACTOR that is not the login
-// name (identity asserted: a scribe transcribing for someone else, shown as
-// such everywhere).
+// login), or a name given with --actor, IC_ACTOR or the configuration that
+// is not the login name (identity asserted: a scribe transcribing for
+// someone else, shown as such everywhere).
 func (e *env) by() incident.Actor {
 	login := loginName()
-	if name := firstNonEmpty(e.actor, os.Getenv("IC_ACTOR")); name != "" && name != login {
+	if name := firstNonEmpty(e.actor, os.Getenv("IC_ACTOR"), e.configActor()); name != "" && name != login {
 		return incident.Actor{Name: name, Via: incident.ViaAsserted}
 	}
 	return incident.Actor{Name: login, Via: incident.ViaLogin}

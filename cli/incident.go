@@ -17,7 +17,7 @@ import (
 func (e *env) incidentCommand() *cobra.Command {
 	c := group("incident", "declare, list and show incidents; change severity and state",
 		"Declare, list and show incidents, and change their severity and state.", "respond",
-		e.incidentOpen(), e.incidentList(), e.incidentShow())
+		e.incidentOpen(), e.incidentList(), e.incidentShow(), e.incidentPreflight())
 	for _, s := range []entrySpec{severityEntry(), stateEntry()} {
 		sub := e.entryCommand(s)
 		sub.GroupID = ""
@@ -46,7 +46,7 @@ func (e *env) incidentOpen() *cobra.Command {
 				return err
 			}
 			if book == "" {
-				book = cat.DefaultBook()
+				book = e.defaultBook(cat.DefaultBook())
 			}
 			b, ok := cat.Book(book)
 			if !ok {
@@ -86,7 +86,7 @@ func (e *env) incidentOpen() *cobra.Command {
 	f := c.Flags()
 	f.StringVar(&title, "title", "", "title `T`: what is wrong, in a few words (required)")
 	f.StringVar(&sev, "sev", "", "severity `S`, one of the book's levels (required)")
-	f.StringVar(&book, "book", "", "book `B` whose policy applies (default: ops)")
+	f.StringVar(&book, "book", "", "book `B` whose policy applies (default: the configuration's book, else ops)")
 	f.StringVar(&class, "class", "", "incident class `C`, one of the book's classes")
 	f.StringVar(&rb, "runbook", "", "procedure `ID` that opened it (cited by id, version and hash)")
 	f.BoolVar(&drill, "drill", false, "this is a drill (counted apart in reviews)")

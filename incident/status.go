@@ -35,6 +35,9 @@ type Status struct {
 	UpdateDue time.Time `json:"update_due,omitzero"`
 	// Missing lists the close requirements the timeline does not yet hold.
 	Missing []string `json:"missing_before_close"`
+	// ClosedAt is when the incident reached a closed state (zero while
+	// open): the clock of a closed incident stops there.
+	ClosedAt time.Time `json:"closed_at,omitzero"`
 	// Deadlines are the book's deadlines that apply to the incident.
 	Deadlines []DeadlineStatus `json:"deadlines,omitempty"`
 }
@@ -118,12 +121,14 @@ func (s *Service) Status(ctx context.Context, id string) (Status, error) {
 		st.Severity = st.Severities[len(st.Severities)-1].Severity
 	}
 	st.WorstSeverity = st.Severity
+	var stateAt time.Time
 	if seq, ok := latest[(StateChange{}).Kind()]; ok {
 		var p StateChange
-		if _, err := read(seq, &p); err != nil {
+		e, err := read(seq, &p)
+		if err != nil {
 			return st, err
 		}
-		st.State = p.To
+		st.State, stateAt = p.To, e.Time
 	}
 	st.LastUpdate = inc.DeclaredAt
 	if seq, ok := latest[(StatusUpdate{}).Kind()]; ok {
@@ -145,6 +150,12 @@ func (s *Service) Status(ctx context.Context, id string) (Status, error) {
 	pol := b.Policy
 	st.WorstSeverity = worstSeverity(pol, st.Severities)
 	st.Closed = pol.IsClosed(st.State)
+	if st.Closed {
+		st.ClosedAt = stateAt
+		if stateAt.IsZero() {
+			st.ClosedAt = inc.DeclaredAt // declared in a closed state
+		}
+	}
 	if len(pol.Deadlines) > 0 {
 		if st.Deadlines, err = s.deadlines(ctx, st, pol, latest); err != nil {
 			return st, err
