@@ -47,6 +47,8 @@ const (
 	Key
 	// Signers is an allowed-signers file.
 	Signers
+	// Config is ic's configuration file.
+	Config
 )
 
 // Size limits per kind, in bytes. Each is far above what a real file of that
@@ -67,6 +69,7 @@ const (
 	MaxReceiptBytes    = 1 << 20
 	MaxKeyBytes        = 64 << 10
 	MaxSignersBytes    = 1 << 20
+	MaxConfigBytes     = 64 << 10
 )
 
 // String names the kind in messages ("evidence", "book policy", ...).
@@ -96,6 +99,8 @@ func (k Kind) String() string {
 		return "key"
 	case Signers:
 		return "allowed signers"
+	case Config:
+		return "configuration"
 	}
 	return "file"
 }
@@ -125,6 +130,8 @@ func (k Kind) Limit() int64 {
 		return MaxKeyBytes
 	case Signers:
 		return MaxSignersBytes
+	case Config:
+		return MaxConfigBytes
 	}
 	return 0
 }

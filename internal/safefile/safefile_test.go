@@ -329,7 +329,7 @@ func TestBytes(t *testing.T) {
 
 // Every kind has a name and, but for backups, a limit.
 func TestKinds(t *testing.T) {
-	for k := Evidence; k <= Signers; k++ {
+	for k := Evidence; k <= Config; k++ {
 		if k.String() == "file" {
 			t.Errorf("kind %d has no name", k)
 		}
