@@ -26,6 +26,7 @@ import (
 	"github.com/icconsole/ic/docs"
 	"github.com/icconsole/ic/incident"
 	"github.com/icconsole/ic/internal/checkpoint"
+	"github.com/icconsole/ic/internal/safefile"
 	"github.com/icconsole/ic/internal/signers"
 	"github.com/icconsole/ic/internal/termsafe"
 	"github.com/icconsole/ic/runbook"
@@ -84,7 +85,10 @@ type env struct {
 	db, runbooks, actor, allowedSigners, checkpointDir string
 
 	catalog *runbook.Catalog
+	warned  map[string]bool // catalog problems already reported
 	svc     *incident.Service
+	// closers run when the command is done (the runbook folder).
+	closers []func() error
 	cfg     *config // the configuration file, read once (config.go)
 }
 
@@ -135,6 +139,10 @@ func isCobraUsageError(err error) bool {
 }
 
 func (e *env) close() {
+	e.warnCatalog()
+	for _, c := range e.closers {
+		_ = c()
+	}
 	if e.svc != nil {
 		if err := e.svc.Close(); err != nil {
 			fmt.Fprintf(e.stderr, "ic: warning: closing the ledger: %v\n", err)
@@ -176,11 +184,20 @@ func (e *env) runbookFS() (fs.FS, string, error) {
 	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
 		return nil, "", fmt.Errorf("runbook folder %s: not a readable folder (check --runbooks or IC_RUNBOOKS)", dir)
 	}
-	return os.DirFS(dir), dir, nil
+	// Nothing read through it leaves the folder, and a pipe or device in
+	// it is refused per file, never read.
+	d, err := safefile.OpenDir(dir)
+	if err != nil {
+		return nil, "", fmt.Errorf("runbook folder %s: %w", dir, err)
+	}
+	e.closers = append(e.closers, d.Close)
+	return d, dir, nil
 }
 
-// books loads the runbook books once. Problems in single files do not stop
-// ic: they are reported on stderr and the rest is used.
+// books loads the runbook books' policies once; a procedure is read when a
+// command first asks for it, so a bad procedure file costs only the
+// commands that touch it. Problems in single files do not stop ic: they are
+// reported on stderr (warnCatalog) and the rest is used.
 func (e *env) books() (*runbook.Catalog, error) {
 	if e.catalog != nil {
 		return e.catalog, nil
@@ -189,15 +206,29 @@ func (e *env) books() (*runbook.Catalog, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, probs := runbook.Load(fsys, label)
-	for _, p := range probs {
-		fmt.Fprintf(e.stderr, "ic: warning: %s\n", termsafe.EscapeLine(p.String()))
-	}
-	if len(c.Books()) == 0 {
+	c, _ := runbook.LoadPolicies(e.ctx, fsys, label)
+	e.catalog = c
+	e.warnCatalog()
+	if len(c.BookIDs()) == 0 {
 		return nil, fmt.Errorf("no usable runbook book in %s (run 'ic runbook lint %s')", label, label)
 	}
-	e.catalog = c
 	return c, nil
+}
+
+// warnCatalog reports the problems found in the books so far, each once.
+func (e *env) warnCatalog() {
+	if e.catalog == nil {
+		return
+	}
+	if e.warned == nil {
+		e.warned = map[string]bool{}
+	}
+	for _, p := range e.catalog.Problems() {
+		if msg := p.String(); !e.warned[msg] {
+			e.warned[msg] = true
+			fmt.Fprintf(e.stderr, "ic: warning: %s\n", termsafe.EscapeLine(msg))
+		}
+	}
 }
 
 // dbPath is --db, IC_DB, or the default under the XDG state folder.
@@ -321,7 +352,7 @@ func (e *env) checkpointFolder() string {
 func (e *env) trustedKeys(given []string) []string {
 	keys := append([]string(nil), given...)
 	if p := e.keyPath(); p != "" {
-		if b, err := os.ReadFile(p + ".pub"); err == nil {
+		if b, err := safefile.Read(e.ctx, p+".pub", safefile.Key); err == nil {
 			keys = append(keys, strings.TrimSpace(string(b)))
 		}
 	}

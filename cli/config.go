@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/icconsole/ic/incident"
+	"github.com/icconsole/ic/internal/safefile"
 	"github.com/icconsole/ic/internal/termsafe"
 )
 
@@ -54,9 +56,6 @@ type syncConfig struct {
 	// on open and on r only).
 	Every string `yaml:"every"`
 }
-
-// maxConfigBytes caps the configuration file: it is a few lines.
-const maxConfigBytes = 64 << 10
 
 // configTemplate is written by "ic config edit" when there is no file.
 const configTemplate = `# ic configuration. Every key is optional; flags and the environment
@@ -101,27 +100,12 @@ func loadConfig() (config, error) {
 	if err != nil {
 		return config{}, err
 	}
-	info, err := os.Stat(path)
+	raw, err := safefile.Read(context.Background(), path, safefile.Config)
 	if errors.Is(err, fs.ErrNotExist) {
 		return config{}, nil
 	}
 	if err != nil {
-		return config{}, fmt.Errorf("configuration %s: %w", path, err)
-	}
-	if !info.Mode().IsRegular() {
-		return config{}, fmt.Errorf("configuration %s is not a regular file", path)
-	}
-	if info.Size() > maxConfigBytes {
-		return config{}, fmt.Errorf("configuration %s is %d bytes, over the %d-byte limit", path, info.Size(), maxConfigBytes)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return config{}, fmt.Errorf("configuration %s: %w", path, err)
-	}
-	defer f.Close()
-	raw, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
-	if err != nil {
-		return config{}, fmt.Errorf("configuration %s: %w", path, err)
+		return config{}, err
 	}
 	return parseConfig(path, raw)
 }

@@ -3,7 +3,6 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/user"
 	"regexp"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/icconsole/ic/incident"
 	"github.com/icconsole/ic/internal/checkpoint"
+	"github.com/icconsole/ic/internal/safefile"
 	"github.com/icconsole/ic/internal/termsafe"
 )
 
@@ -156,7 +156,7 @@ func (e *env) verifyReceiptCommand() *cobra.Command {
 			if len(keys) == 0 {
 				return usageError{msg: "verify-receipt needs --key VERIFIER: the verifier key whose checkpoints you trust", cmd: c.CommandPath()}
 			}
-			data, err := readSmall(args[0], 1<<20)
+			data, err := safefile.Read(e.ctx, args[0], safefile.Receipt)
 			if err != nil {
 				return err
 			}
@@ -171,20 +171,4 @@ func (e *env) verifyReceiptCommand() *cobra.Command {
 	}
 	c.Flags().StringSliceVar(&keys, "key", nil, "verifier `KEY` (or a file holding it) whose checkpoint signature is trusted (repeatable)")
 	return c
-}
-
-// readSmall reads a file a user named: a regular file of at most limit
-// bytes.
-func readSmall(path string, limit int64) ([]byte, error) {
-	info, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	if info.Size() > limit {
-		return nil, fmt.Errorf("%s is %d bytes, over %d: not what was expected", path, info.Size(), limit)
-	}
-	return os.ReadFile(path)
 }

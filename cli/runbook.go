@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/icconsole/ic/internal/safefile"
 	"github.com/icconsole/ic/internal/termsafe"
 	"github.com/icconsole/ic/render"
 	"github.com/icconsole/ic/runbook"
@@ -207,9 +208,14 @@ func (e *env) runbookLint() *cobra.Command {
 				if err != nil || !info.IsDir() {
 					return fmt.Errorf("lint %s: not a readable folder", args[0])
 				}
-				fsys, label = os.DirFS(args[0]), strings.TrimSuffix(args[0], "/")
+				d, err := safefile.OpenDir(args[0])
+				if err != nil {
+					return fmt.Errorf("lint %s: %w", args[0], err)
+				}
+				defer d.Close()
+				fsys, label = d, strings.TrimSuffix(args[0], "/")
 			}
-			cat, probs := runbook.Load(fsys, label)
+			cat, probs := runbook.LoadContext(e.ctx, fsys, label)
 			if asJSON {
 				if probs == nil {
 					probs = []runbook.Problem{}
@@ -224,9 +230,11 @@ func (e *env) runbookLint() *cobra.Command {
 			}
 			if len(probs) > 0 {
 				fmt.Fprintf(e.stderr, "%d problem(s) in %s\n", len(probs), label)
+			}
+			if runbook.HasErrors(probs) {
 				return errSilent
 			}
-			if !asJSON {
+			if !asJSON && len(probs) == 0 {
 				n := len(cat.Filter(runbook.Filter{}))
 				fmt.Fprintf(e.stdout, "%s: %d book(s), %d procedure(s), no problems\n", label, len(cat.Books()), n)
 			}

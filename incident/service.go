@@ -18,13 +18,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/icconsole/ic/internal/checkpoint"
+	"github.com/icconsole/ic/internal/safefile"
 	"github.com/icconsole/ic/internal/signers"
 	"github.com/icconsole/ic/internal/termsafe"
 	"github.com/icconsole/ic/runbook"
@@ -102,11 +102,11 @@ func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Millise
 
 // Policy is the policy of a book.
 func (s *Service) Policy(book string) (*runbook.Policy, error) {
-	b, ok := s.books.Book(book)
+	pol, ok := s.books.Policy(book)
 	if !ok {
 		return nil, refuse("book %q is not loaded, so its rules cannot be applied (check --runbooks)", book)
 	}
-	return b.Policy, nil
+	return pol, nil
 }
 
 // Procedure finds a procedure by id.
@@ -456,19 +456,15 @@ func (s *Service) AttachEvidence(ctx context.Context, id string, by Actor, key, 
 // AttachEvidenceFile attaches the file at path as evidence, named by its
 // base name.
 func (s *Service) AttachEvidenceFile(ctx context.Context, id string, by Actor, key, path, label string) (Entry, error) {
-	info, err := os.Stat(path)
+	// A regular file only (a pipe or a device is refused, never read),
+	// at most 16 MiB, and the read stops when ctx is cancelled.
+	data, err := safefile.Read(ctx, path, safefile.Evidence)
 	if err != nil {
-		return Entry{}, fmt.Errorf("evidence file %s: %w", path, err)
-	}
-	if info.IsDir() {
-		return Entry{}, fmt.Errorf("evidence file %s is a folder: attach files one by one (or an archive)", path)
-	}
-	if info.Size() > MaxEvidenceBytes {
-		return Entry{}, fmt.Errorf("evidence file %s is %d bytes, over the %d-byte limit: keep it elsewhere and record its sha256 in a note", path, info.Size(), MaxEvidenceBytes)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Entry{}, fmt.Errorf("evidence file %s: %w", path, err)
+		var tooLarge *safefile.Error
+		if errors.As(err, &tooLarge) && errors.Is(err, safefile.ErrTooLarge) {
+			return Entry{}, fmt.Errorf("%w: keep it elsewhere and record its sha256 in a note", err)
+		}
+		return Entry{}, err
 	}
 	return s.AttachEvidence(ctx, id, by, key, filepath.Base(path), label, data)
 }

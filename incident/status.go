@@ -143,11 +143,10 @@ func (s *Service) Status(ctx context.Context, id string) (Status, error) {
 		return st, err
 	}
 	st.HeadHash, st.LastAt = head.Hash.String(), head.Time
-	b, ok := s.books.Book(inc.Book)
+	pol, ok := s.books.Policy(inc.Book)
 	if !ok {
 		return st, nil // the rules are unknown; report what the record says
 	}
-	pol := b.Policy
 	st.WorstSeverity = worstSeverity(pol, st.Severities)
 	st.Closed = pol.IsClosed(st.State)
 	if st.Closed {

@@ -7,13 +7,13 @@ package checkpoint
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -21,6 +21,8 @@ import (
 
 	tlog "github.com/transparency-dev/formats/log"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/icconsole/ic/internal/safefile"
 )
 
 // Checkpoint is one signed statement about a log: at Size records, the
@@ -156,7 +158,7 @@ func CreateKeyFile(path, name string) (string, error) {
 // LoadSigner reads the signing key at path. Like ssh, it refuses a key
 // that other users can read.
 func LoadSigner(path string) (*Signer, error) {
-	b, err := readSmallFile(path, 4096)
+	b, err := safefile.Read(context.Background(), path, safefile.Key)
 	if err != nil {
 		return nil, fmt.Errorf("signing key %s: %w", path, err)
 	}
@@ -181,7 +183,7 @@ func NewVerifier(vkey string) (note.Verifier, error) {
 	if v, err := note.NewVerifier(vkey); err == nil {
 		return v, nil
 	}
-	if b, err := readSmallFile(vkey, 4096); err == nil {
+	if b, err := safefile.Read(context.Background(), vkey, safefile.Key); err == nil {
 		if v, err := note.NewVerifier(strings.TrimSpace(string(b))); err == nil {
 			return v, nil
 		}
@@ -305,7 +307,7 @@ type File struct {
 // ReadFile reads one checkpoint file (regular files only, size capped),
 // without verifying it.
 func ReadFile(path string) File {
-	b, err := readSmallFile(path, maxNoteBytes)
+	b, err := safefile.Read(context.Background(), path, safefile.Checkpoint)
 	if err != nil {
 		return File{Path: path, Err: err}
 	}
@@ -332,32 +334,4 @@ func ReadDir(dir string) ([]File, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
-}
-
-// readSmallFile reads a regular file of at most limit bytes; a FIFO or
-// device is refused rather than read forever.
-func readSmallFile(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file (%v)", path, info.Mode().Type())
-	}
-	if info.Size() > limit {
-		return nil, fmt.Errorf("%s is %d bytes, over the limit of %d", path, info.Size(), limit)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is over the limit of %d bytes", path, limit)
-	}
-	return b, nil
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/hiddeco/sshsig"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
+
+	"github.com/icconsole/ic/internal/safefile"
 )
 
 // hash is the digest SSHSIG signs; sha512 is what ssh-keygen uses.
@@ -48,19 +50,9 @@ type Allowed struct {
 // ssh-keygen's ALLOWED SIGNERS: "principal[,principal] [options] keytype
 // base64-key [comment]", # comments).
 func ReadAllowed(path string) (*Allowed, error) {
-	info, err := os.Stat(path)
+	data, err := safefile.Read(context.Background(), path, safefile.Signers)
 	if err != nil {
-		return nil, fmt.Errorf("allowed signers %s: %w", path, err)
-	}
-	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("allowed signers %s is not a regular file", path)
-	}
-	if info.Size() > maxFile {
-		return nil, fmt.Errorf("allowed signers %s is %d bytes, over %d: not an allowed-signers file", path, info.Size(), maxFile)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("allowed signers %s: %w", path, err)
+		return nil, err
 	}
 	return ParseAllowed(path, data)
 }
@@ -249,9 +241,9 @@ func Verify(message []byte, armored, namespace string) (ssh.PublicKey, error) {
 // key file must be loaded into the agent instead.
 func LoadSigner(ctx context.Context, keyFile string) (ssh.Signer, error) {
 	if keyFile != "" {
-		data, err := os.ReadFile(keyFile)
+		data, err := safefile.Read(ctx, keyFile, safefile.Key)
 		if err != nil {
-			return nil, fmt.Errorf("key file %s: %w", keyFile, err)
+			return nil, err
 		}
 		s, err := ssh.ParsePrivateKey(data)
 		var missing *ssh.PassphraseMissingError
