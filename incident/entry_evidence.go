@@ -28,15 +28,22 @@ func (p Evidence) Line() string {
 	return s
 }
 
-func (p Evidence) check(*rules) (Payload, error) {
+func (p Evidence) check(*rules) (Payload, error) { return p.clean() }
+
+// clean checks what needs no incident: AttachEvidence calls it before the
+// bytes are stored, so a refused attachment leaves no blob behind.
+func (p Evidence) clean() (Evidence, error) {
 	var err error
 	if p.Name, err = cleanName("evidence name", p.Name); err != nil {
-		return nil, err
+		return p, err
 	}
 	if len(p.SHA256) != 64 {
-		return nil, refuse("evidence sha256 must be 64 hex digits")
+		return p, refuse("evidence sha256 must be 64 hex digits")
 	}
 	p.Label = termsafe.EscapeLine(p.Label)
+	if len(p.Label) > MaxLabelBytes {
+		return p, refuse("evidence label is %d bytes, over the limit of %d: put the story in a note", len(p.Label), MaxLabelBytes)
+	}
 	return p, nil
 }
 

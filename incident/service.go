@@ -447,10 +447,14 @@ func (s *Service) AttachEvidence(ctx context.Context, id string, by Actor, key, 
 	if st.Closed && !pol.AllowedAfterClose((Evidence{}).Kind()) {
 		return Entry{}, refuse("%s is %s (closed): evidence cannot be attached", st.Short(), st.State)
 	}
+	ev, err := Evidence{Name: name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), Label: label}.clean()
+	if err != nil {
+		return Entry{}, err
+	}
 	if err := s.db.PutBlob(ctx, sum, data); err != nil {
 		return Entry{}, err
 	}
-	return s.Append(ctx, id, by, key, Evidence{Name: name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), Label: label})
+	return s.Append(ctx, id, by, key, ev)
 }
 
 // AttachEvidenceFile attaches the file at path as evidence, named by its

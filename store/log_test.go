@@ -1021,3 +1021,36 @@ func TestIncrementalReReadsWhatWasAppended(t *testing.T) {
 	rep = f.verify(t, VerifyOptions{Full: true, Incident: f.b.ID})
 	want(t, rep, CheckChain, f.b.ID, 4, "hash does not match")
 }
+
+// A receipt is outside input (a file someone hands over): whatever it
+// holds, CheckReceipt ends with a checked receipt or an error, never a
+// panic, and only the untouched receipt checks.
+func FuzzCheckReceipt(f *testing.F) {
+	ctx := context.Background()
+	l := openTest(f, filepath.Join(f.TempDir(), "ic.db"))
+	inc := declare(f, l, "SEV-2")
+	if _, err := l.note(ctx, inc.ID, "alice", "relay 2 restarted"); err != nil {
+		f.Fatal(err)
+	}
+	s := testSigner(f)
+	if _, err := l.db.Checkpoint(ctx, s, ""); err != nil {
+		f.Fatal(err)
+	}
+	r, err := l.db.Receipt(ctx, inc.ID, 2, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	good, err := json.Marshal(r)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(`{"format":"ic.receipt.v1"}`))
+	vkeys := []string{s.VerifierKey()}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := CheckReceipt(data, vkeys)
+		if err == nil && (got.Event.Incident != inc.ID || got.Event.Seq != 2) {
+			t.Fatalf("a receipt of %s seq %d checked from %q", got.Event.Incident, got.Event.Seq, data)
+		}
+	})
+}

@@ -188,3 +188,23 @@ func TestSignWithTheAgent(t *testing.T) {
 		t.Errorf("signed by %s, want carol's key %s", got, pub)
 	}
 }
+
+// An allowed-signers file is outside input: whatever it holds, parsing
+// ends with entries or an error naming a line, never a panic.
+func FuzzParseAllowed(f *testing.F) {
+	f.Add([]byte("alice ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEp7e0Z2k4ZJ1l+6pWq4sFf7Rz4m7M5yVZ0Q0Xq4c1Nq alice\n"))
+	f.Add([]byte(`bob@example.org valid-after="20260101",valid-before="20261231Z",namespaces="ic-approval@icconsole" ssh-ed25519 AAAA`))
+	f.Add([]byte("# comment\n\n\"quoted principal\" cert-authority ssh-rsa AAAA\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, err := ParseAllowed("allowed", data)
+		if err == nil {
+			for _, e := range a.Entries {
+				if len(e.Principals) == 0 || e.Key == nil || e.Line < 1 {
+					t.Fatalf("entry %+v from %q", e, data)
+				}
+			}
+		} else if !strings.HasPrefix(err.Error(), "allowed") {
+			t.Fatalf("error does not name the file: %v", err)
+		}
+	})
+}
