@@ -250,28 +250,14 @@ func (e *env) dbPath() (string, error) {
 }
 
 // service opens the ledger with the books' rules, once.
-func (e *env) service() (*incident.Service, error) {
-	if e.svc != nil {
-		return e.svc, nil
-	}
-	cat, err := e.books()
-	if err != nil {
-		return nil, err
-	}
-	path, err := e.dbPath()
-	if err != nil {
-		return nil, err
-	}
-	svc, err := incident.Open(e.ctx, path, cat, e.clock())
-	if err != nil {
-		return nil, err
-	}
-	return e.configure(svc)
-}
+func (e *env) service() (*incident.Service, error) { return e.open(incident.Open) }
 
 // readService opens the ledger for reading only: verify, export, timeline,
 // receipts and the reviews work on a read-only file and create nothing.
-func (e *env) readService() (*incident.Service, error) {
+func (e *env) readService() (*incident.Service, error) { return e.open(incident.OpenReadOnly) }
+
+// open opens the ledger once, with open (read-write or read-only).
+func (e *env) open(open func(context.Context, string, *runbook.Catalog, func() time.Time) (*incident.Service, error)) (*incident.Service, error) {
 	if e.svc != nil {
 		return e.svc, nil
 	}
@@ -283,7 +269,7 @@ func (e *env) readService() (*incident.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := incident.OpenReadOnly(e.ctx, path, cat, e.clock())
+	svc, err := open(e.ctx, path, cat, e.clock())
 	if err != nil {
 		return nil, err
 	}

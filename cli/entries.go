@@ -248,31 +248,32 @@ func (e *env) entryCommands() []*cobra.Command {
 	return out
 }
 
-// severityEntry and stateEntry live under "ic incident".
-func severityEntry() entrySpec {
-	return entrySpec{use: "sev ID SEVERITY", short: "change the severity", args: 1,
-		long:    "Change the incident's severity, with the reason. The book's policy lists the levels.",
-		example: "  ic incident sev INC-7f3a9c SEV-2 --reason 'no customer harm after rollback'",
+// changeEntry is a change of the incident's standing: "sev" or "state",
+// under "ic incident", an argument (the new value) and a --reason.
+func changeEntry(use, short, long, example, reasonUsage string, make func(to, reason string) incident.Payload, complete func(e *env, id string) []string) entrySpec {
+	return entrySpec{use: use, short: short, long: long, example: example, args: 1,
 		payload: func(e *env, c *cobra.Command) func([]string) (incident.Payload, error) {
 			var reason string
-			c.Flags().StringVar(&reason, "reason", "", "`TEXT` saying why the severity changes (required)")
-			return func(args []string) (incident.Payload, error) {
-				return incident.SeverityChange{To: args[0], Reason: reason}, nil
-			}
+			c.Flags().StringVar(&reason, "reason", "", reasonUsage)
+			return func(args []string) (incident.Payload, error) { return make(args[0], reason), nil }
 		},
-		complete: func(e *env, id string, n int, _ string) []string { return e.severityCompletions(id) }}
+		complete: func(e *env, id string, _ int, _ string) []string { return complete(e, id) }}
+}
+
+func severityEntry() entrySpec {
+	return changeEntry("sev ID SEVERITY", "change the severity",
+		"Change the incident's severity, with the reason. The book's policy lists the levels. Close requirements follow the worst severity the incident had.",
+		"  ic incident sev INC-7f3a9c SEV-2 --reason 'no customer harm after rollback'",
+		"`TEXT` saying why the severity changes (required)",
+		func(to, reason string) incident.Payload { return incident.SeverityChange{To: to, Reason: reason} },
+		(*env).severityCompletions)
 }
 
 func stateEntry() entrySpec {
-	return entrySpec{use: "state ID STATE", short: "move the incident to another state (only the policy's transitions)", args: 1,
-		long:    "Move the incident to another state of its book's lifecycle. Only the policy's transitions are accepted, and the closing state only once the timeline holds what the severity requires (the refusal lists what is missing).",
-		example: "  ic incident state INC-7f3a9c CONTAINED --reason 'traffic drained'\n  ic incident state INC-7f3a9c CLOSED",
-		payload: func(e *env, c *cobra.Command) func([]string) (incident.Payload, error) {
-			var reason string
-			c.Flags().StringVar(&reason, "reason", "", "`TEXT` saying why")
-			return func(args []string) (incident.Payload, error) {
-				return incident.StateChange{To: args[0], Reason: reason}, nil
-			}
-		},
-		complete: func(e *env, id string, n int, _ string) []string { return e.stateCompletions(id) }}
+	return changeEntry("state ID STATE", "move the incident to another state (only the policy's transitions)",
+		"Move the incident to another state of its book's lifecycle. Only the policy's transitions are accepted, and the closing state only once the timeline holds what the severity requires (the refusal lists what is missing; 'ic incident preflight' lists it before).",
+		"  ic incident state INC-7f3a9c CONTAINED --reason 'traffic drained'\n  ic incident state INC-7f3a9c CLOSED",
+		"`TEXT` saying why",
+		func(to, reason string) incident.Payload { return incident.StateChange{To: to, Reason: reason} },
+		(*env).stateCompletions)
 }

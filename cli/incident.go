@@ -189,71 +189,64 @@ func dueText(s incident.Status, now time.Time) string {
 }
 
 func (e *env) incidentShow() *cobra.Command {
-	var asJSON bool
-	c := &cobra.Command{
-		Use:               "show ID",
-		Short:             "show an incident's standing: severity, state, next update, what closing needs",
-		Long:              "Show an incident's standing: severity, state, when the next status update is due, what closing still needs, and its latest entries.",
-		Example:           "  ic incident show INC-7f3a9c\n  ic incident show INC-7f3a9c --json",
-		Args:              argsBetween(1, 1),
-		ValidArgsFunction: e.completeIncidents,
-		RunE: func(c *cobra.Command, args []string) error {
-			svc, id, err := e.incident(args[0])
-			if err != nil {
-				return err
-			}
-			st, err := svc.Status(e.ctx, id)
-			if err != nil {
-				return err
-			}
-			recent, err := svc.Page(e.ctx, id, 0, 10)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				events := make([]any, len(recent))
-				for i, r := range recent {
-					events[i] = r.Event
-				}
-				return e.printJSON(struct {
-					incident.Status
-					Recent []any `json:"recent"`
-				}{st, events})
-			}
-			now := e.now()
-			w := e.stdout
-			fmt.Fprintf(w, "%s  %s\n", st.Short(), termsafe.EscapeLine(st.Title))
-			fmt.Fprintf(w, "book       %s%s\n", st.Book, map[bool]string{true: " (drill)"}[st.Drill])
-			fmt.Fprintf(w, "severity   %s%s\n", st.Severity, map[bool]string{true: " (worst so far " + st.WorstSeverity + ", whose close requirements apply)"}[st.WorstSeverity != st.Severity])
-			if st.Class != "" {
-				fmt.Fprintf(w, "class      %s\n", termsafe.EscapeLine(st.Class))
-			}
-			fmt.Fprintf(w, "state      %s\n", st.State)
-			fmt.Fprintf(w, "declared   %s by %s (%s ago)\n", st.DeclaredAt.Local().Format("2006-01-02 15:04:05 MST"), st.DeclaredBy, render.ShortDuration(now.Sub(st.DeclaredAt)))
-			fmt.Fprintf(w, "update     %s\n", dueText(st, now))
-			for _, d := range st.Deadlines {
-				state := "not started"
-				switch {
-				case d.Done:
-					state = fmt.Sprintf("done (seq %d)", d.DoneSeq)
-				case d.Overdue(now):
-					state = fmt.Sprintf("OVERDUE since %s (%s ago)", d.Due.Local().Format("2006-01-02 15:04 MST"), render.ShortDuration(now.Sub(d.Due)))
-				case !d.Due.IsZero():
-					state = fmt.Sprintf("due %s (in %s)", d.Due.Local().Format("2006-01-02 15:04 MST"), render.ShortDuration(d.Due.Sub(now)))
-				}
-				fmt.Fprintf(w, "deadline   %s within %s: %s\n", d.What, d.Within, state)
-			}
-			fmt.Fprintf(w, "events     %d (head %s)\n", st.Events, st.HeadHash[:12])
-			if len(st.Missing) > 0 && !st.Closed {
-				fmt.Fprintf(w, "to close   the timeline still needs: %s\n", strings.Join(st.Missing, "; "))
-			}
-			fmt.Fprintln(w, "\nrecent:")
-			printEntries(w, recent, false)
-			return nil
-		},
+	return e.incidentReport(&cobra.Command{
+		Use:     "show ID",
+		Short:   "show an incident's standing: severity, state, next update, what closing needs",
+		Long:    "Show an incident's standing: severity, state, when the next status update and the book's deadlines are due, what closing still needs, and its latest entries.",
+		Example: "  ic incident show INC-7f3a9c\n  ic incident show INC-7f3a9c --json",
+	}, func(svc *incident.Service, id string) (report, error) {
+		st, err := svc.Status(e.ctx, id)
+		if err != nil {
+			return report{}, err
+		}
+		recent, err := svc.Page(e.ctx, id, 0, 10)
+		if err != nil {
+			return report{}, err
+		}
+		events := make([]any, len(recent))
+		for i, r := range recent {
+			events[i] = r.Event
+		}
+		value := struct {
+			incident.Status
+			Recent []any `json:"recent"`
+		}{st, events}
+		return report{value: value, text: func(w io.Writer) {
+			e.printStatus(w, st, recent)
+		}}, nil
+	})
+}
+
+// printStatus prints an incident's standing and its latest entries.
+func (e *env) printStatus(w io.Writer, st incident.Status, recent []incident.Entry) {
+	now := e.now()
+	fmt.Fprintf(w, "%s  %s\n", st.Short(), termsafe.EscapeLine(st.Title))
+	fmt.Fprintf(w, "book       %s%s\n", st.Book, map[bool]string{true: " (drill)"}[st.Drill])
+	fmt.Fprintf(w, "severity   %s%s\n", st.Severity, map[bool]string{true: " (worst so far " + st.WorstSeverity + ", whose close requirements apply)"}[st.WorstSeverity != st.Severity])
+	if st.Class != "" {
+		fmt.Fprintf(w, "class      %s\n", termsafe.EscapeLine(st.Class))
 	}
-	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	return c
+	fmt.Fprintf(w, "state      %s\n", st.State)
+	fmt.Fprintf(w, "declared   %s by %s (%s ago)\n", st.DeclaredAt.Local().Format("2006-01-02 15:04:05 MST"), st.DeclaredBy, render.ShortDuration(now.Sub(st.DeclaredAt)))
+	fmt.Fprintf(w, "update     %s\n", dueText(st, now))
+	for _, d := range st.Deadlines {
+		state := "not started"
+		switch {
+		case d.Done:
+			state = fmt.Sprintf("done (seq %d)", d.DoneSeq)
+		case d.Overdue(now):
+			state = fmt.Sprintf("OVERDUE since %s (%s ago)", d.Due.Local().Format("2006-01-02 15:04 MST"), render.ShortDuration(now.Sub(d.Due)))
+		case !d.Due.IsZero():
+			state = fmt.Sprintf("due %s (in %s)", d.Due.Local().Format("2006-01-02 15:04 MST"), render.ShortDuration(d.Due.Sub(now)))
+		}
+		fmt.Fprintf(w, "deadline   %s within %s: %s\n", d.What, d.Within, state)
+	}
+	fmt.Fprintf(w, "events     %d (head %s)\n", st.Events, st.HeadHash[:12])
+	if len(st.Missing) > 0 && !st.Closed {
+		fmt.Fprintf(w, "to close   the timeline still needs: %s\n", strings.Join(st.Missing, "; "))
+	}
+	fmt.Fprintln(w, "\nrecent:")
+	printEntries(w, recent, false)
 }
 
 // printEntries prints entries one a line: seq, time, actor, type, text.
