@@ -112,19 +112,7 @@ const hashDomain = "ic.event.v1"
 // ledger refuses control characters in ids, actors and types, and JSON
 // escapes them), so the encoding is unambiguous.
 func ComputeHash(incident string, seq int64, timeMS int64, actor, typ string, payload []byte, prev Hash) Hash {
-	h := sha256.New()
-	h.Write([]byte(hashDomain))
-	h.Write([]byte{0})
-	h.Write([]byte(incident))
-	h.Write([]byte{0})
-	writeMiddle(h, seq, timeMS, actor, "", typ, payload)
-	h.Write([]byte{0})
-	var hexPrev [64]byte
-	hex.Encode(hexPrev[:], prev[:])
-	h.Write(hexPrev[:])
-	var out Hash
-	h.Sum(out[:0])
-	return out
+	return eventHash(hashDomain, incident, seq, timeMS, actor, "", typ, payload, prev)
 }
 
 // hashDomainV2 starts the hash of an event that records its identity.
@@ -136,8 +124,14 @@ const hashDomainV2 = "ic.event.v2"
 //	sha256( "ic.event.v2" NUL incident NUL seq NUL time_ms NUL actor NUL
 //	        identity NUL type NUL payload NUL hex(prev_hash) )
 func ComputeHashV2(incident string, seq int64, timeMS int64, actor, identity, typ string, payload []byte, prev Hash) Hash {
+	return eventHash(hashDomainV2, incident, seq, timeMS, actor, identity, typ, payload, prev)
+}
+
+// eventHash is the hash of either version: the domain, then the fields
+// NUL-separated, the previous hash in lower-case hex last.
+func eventHash(domain, incident string, seq int64, timeMS int64, actor, identity, typ string, payload []byte, prev Hash) Hash {
 	h := sha256.New()
-	h.Write([]byte(hashDomainV2))
+	h.Write([]byte(domain))
 	h.Write([]byte{0})
 	h.Write([]byte(incident))
 	h.Write([]byte{0})

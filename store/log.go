@@ -404,29 +404,28 @@ func readLeafHashes(ctx context.Context, q querier, begin, end uint64) ([]Hash, 
 
 // inclusionProof proves leaf index is in the tree of size leaves.
 func inclusionProof(ctx context.Context, q querier, index, size uint64) ([][]byte, error) {
-	nodes, err := proof.Inclusion(index, size)
-	if err != nil {
-		return nil, err
-	}
-	hashes, err := nodeHashes(ctx, q, nodes.IDs)
-	if err != nil {
-		return nil, err
-	}
-	return nodes.Rehash(hashes, hashChildren)
+	return proofFrom(ctx, q)(proof.Inclusion(index, size))
 }
 
 // consistencyProof proves the tree of size1 is a prefix of the tree of
 // size2.
 func consistencyProof(ctx context.Context, q querier, size1, size2 uint64) ([][]byte, error) {
-	nodes, err := proof.Consistency(size1, size2)
-	if err != nil {
-		return nil, err
+	return proofFrom(ctx, q)(proof.Consistency(size1, size2))
+}
+
+// proofFrom turns the nodes a proof needs into the proof, reading their
+// hashes from the stored tree.
+func proofFrom(ctx context.Context, q querier) func(proof.Nodes, error) ([][]byte, error) {
+	return func(nodes proof.Nodes, err error) ([][]byte, error) {
+		if err != nil {
+			return nil, err
+		}
+		hashes, err := nodeHashes(ctx, q, nodes.IDs)
+		if err != nil {
+			return nil, err
+		}
+		return nodes.Rehash(hashes, hashChildren)
 	}
-	hashes, err := nodeHashes(ctx, q, nodes.IDs)
-	if err != nil {
-		return nil, err
-	}
-	return nodes.Rehash(hashes, hashChildren)
 }
 
 // rangeFromStore rebuilds the compact range [0, size) from stored nodes

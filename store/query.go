@@ -83,8 +83,13 @@ func (d *DB) IncidentsDeclared(ctx context.Context, from, to time.Time, book str
 // whose first event's payload holds value at path, most recent first, at
 // most limit.
 func (d *DB) Declarations(ctx context.Context, kind, path, value string, limit int) ([]Event, error) {
-	rows, err := d.sql.QueryContext(ctx, eventSelect+` WHERE i.kind = ? AND e.seq = 1 AND json_extract(e.payload, ?) = ?
+	return d.queryEvents(ctx, eventSelect+` WHERE i.kind = ? AND e.seq = 1 AND json_extract(e.payload, ?) = ?
 		ORDER BY i.declared_at DESC, i.id LIMIT ?`, kind, path, value, limit)
+}
+
+// queryEvents runs a query of eventSelect and reads every event it returns.
+func (d *DB) queryEvents(ctx context.Context, q string, args ...any) ([]Event, error) {
+	rows, err := d.sql.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

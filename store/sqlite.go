@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -641,23 +642,9 @@ func (d *DB) Page(ctx context.Context, incident string, before int64, limit int)
 	if before <= 0 {
 		before = 1<<62 - 1
 	}
-	rows, err := d.sql.QueryContext(ctx, eventSelect+" WHERE "+byID+" AND e.seq < ? ORDER BY e.seq DESC LIMIT ?", incident, before, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	return out, rows.Err()
+	out, err := d.queryEvents(ctx, eventSelect+" WHERE "+byID+" AND e.seq < ? ORDER BY e.seq DESC LIMIT ?", incident, before, limit)
+	slices.Reverse(out)
+	return out, err
 }
 
 // Range selects events of one incident (or all incidents when Incident is

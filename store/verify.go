@@ -781,36 +781,7 @@ func (v *verifier) readLeaves(ctx context.Context, lo, hi uint64, stored []Leaf,
 		}
 		return nil
 	}
-	rows, err := v.d.sql.QueryContext(ctx, "SELECT idx, leaf FROM log WHERE idx >= ? AND idx < ? ORDER BY idx", int64(lo), int64(hi))
-	if err != nil {
-		return fmt.Errorf("read the log: %w", err)
-	}
-	defer rows.Close()
-	want := lo
-	for rows.Next() {
-		var i int64
-		var b []byte
-		if err := rows.Scan(&i, &b); err != nil {
-			return fmt.Errorf("read the log: %w", err)
-		}
-		for ; want < uint64(i); want++ {
-			v.problem(Problem{Check: CheckLog, LogIndex: idx(int64(want)), Reason: "this leaf is missing from the log: it was deleted outside ic"})
-		}
-		want = uint64(i) + 1
-		l, ok := parseLeaf(b)
-		if !ok {
-			v.problem(Problem{Check: CheckLog, LogIndex: idx(i), Reason: fmt.Sprintf("the leaf is %d bytes, not 33: it was altered outside ic", len(b))})
-			continue
-		}
-		stored[i], hashes[i] = l, leafHash(l)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read the log: %w", err)
-	}
-	for ; want < hi; want++ {
-		v.problem(Problem{Check: CheckLog, LogIndex: idx(int64(want)), Reason: "this leaf is missing from the log: it was deleted outside ic"})
-	}
-	return nil
+	return v.readLeavesFrom(ctx, lo, hi, stored[lo:hi], hashes[lo:hi])
 }
 
 // lateRecords are records whose log index is past the head read at the
