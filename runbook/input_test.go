@@ -11,25 +11,16 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
+
+	"github.com/icconsole/ic/internal/hangtest"
 
 	"github.com/icconsole/ic/internal/safefile"
 )
 
-// noHang fails the test if f has not returned after a generous delay; the
-// cases it guards used to block forever. Passing never depends on the delay.
+// noHang fails the test if f has not returned after a generous delay.
 func noHang(t *testing.T, f func()) {
 	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	select {
-	case <-done:
-	case <-time.After(60 * time.Second):
-		t.Fatal("still loading after 60 s: every ic command would hang on this folder")
-	}
+	hangtest.NoHang(t, "every ic command would hang on this folder", f)
 }
 
 func writeFile(t *testing.T, path, body string) {

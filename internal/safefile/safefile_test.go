@@ -12,25 +12,12 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
+
+	"github.com/icconsole/ic/internal/hangtest"
 )
 
-// noHang runs f and fails the test if it has not returned after a generous
-// delay: the cases here used to block forever or eat all memory, and a test
-// that hangs would say nothing. Passing never depends on the delay.
-func noHang(t *testing.T, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	select {
-	case <-done:
-	case <-time.After(60 * time.Second):
-		t.Fatal("still reading after 60 s: this would hang ic")
-	}
-}
+// noHang fails the test if f has not returned after a generous delay.
+func noHang(t *testing.T, f func()) { t.Helper(); hangtest.NoHang(t, "this would hang ic", f) }
 
 func mkfifo(t *testing.T, path string) {
 	t.Helper()
