@@ -563,6 +563,9 @@ func BenchmarkRawFastAggregateVerify(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	if err := c.ready(); err != nil {
+		b.Fatal(err)
+	}
 	var keys []bls.PublicKey
 	for i := range c.keys {
 		if u.Bits[i/8]>>(i%8)&1 == 1 {

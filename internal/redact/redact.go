@@ -393,8 +393,21 @@ func (r *Redactor) replaceSecrets(s string) string {
 			s = strings.ReplaceAll(s, secret, Mark)
 		}
 	}
+	// A secret cut short by an abbreviation ("…") leaks its start: hide
+	// any start of a secret, minSecret characters or more, that ends there.
+	if strings.Contains(s, ellipsis) {
+		for _, secret := range r.secrets {
+			for n := len(secret) - 1; n >= minSecret; n-- {
+				if cut := secret[:n] + ellipsis; strings.Contains(s, cut) {
+					s = strings.ReplaceAll(s, cut, Mark+ellipsis)
+				}
+			}
+		}
+	}
 	return s
 }
+
+const ellipsis = "…"
 
 // URL redacts a URL with the patterns alone (no registered secrets).
 func URL(raw string) string { return (*Redactor)(nil).URL(raw) }

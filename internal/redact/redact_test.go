@@ -72,6 +72,14 @@ func TestRegisteredSecretsAreCaughtVerbatim(t *testing.T) {
 	}
 }
 
+func TestASecretCutShortIsHidden(t *testing.T) {
+	r := New(password)
+	got := r.Text(`not JSON (starts with "user s3cret-P…")`)
+	if strings.Contains(got, "s3cret") {
+		t.Errorf("the start of a secret survives: %q", got)
+	}
+}
+
 func TestTextKeepsWhatTheAuditNeeds(t *testing.T) {
 	root := "0x" + strings.Repeat("4b363db9", 8)
 	for _, in := range []string{

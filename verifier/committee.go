@@ -1,0 +1,399 @@
+package verifier
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/herumi/bls-eth-go-binary/bls"
+)
+
+// Committee is a sync committee whose root was proven by a verified Merkle
+// branch. Its keys are decoded the first time a check needs them (from the
+// committee cache when it holds this root, else from the compressed keys),
+// so a committee handed on by the last update of a walk costs nothing.
+type Committee struct {
+	Period uint64
+	Root   Root
+
+	compressed SyncCommittee // exactly the bytes that hash to Root
+	store      *committeeStore
+
+	once   sync.Once
+	loaded atomic.Bool
+	keys   []bls.PublicKey
+	total  bls.PublicKey // the sum of keys
+	err    error
+}
+
+// ready decodes the keys once; every later call returns at once.
+func (c *Committee) ready() error {
+	c.once.Do(func() {
+		c.keys, c.total, c.err = c.store.keysFor(c)
+		c.loaded.Store(true)
+	})
+	return c.err
+}
+
+// CommitteeCache keeps decoded committees across runs, by committee root.
+// The verifier owns the entry format and checks every entry it gets back
+// against the root it asked for, so an implementation stores bytes and
+// nothing more: files in a folder (DirCache), a table, memory.
+type CommitteeCache interface {
+	// Get returns the entry stored for root, or an error wrapping
+	// ErrNotCached when there is none.
+	Get(root Root) ([]byte, error)
+	// Put stores the entry for root, replacing any earlier one.
+	Put(root Root, entry []byte) error
+}
+
+// ErrNotCached is what a CommitteeCache's Get wraps when it has no entry.
+var ErrNotCached = errors.New("not in the committee cache")
+
+// CacheEvent is one committee looked up in the committee cache, for the
+// report.
+type CacheEvent struct {
+	Period  uint64 `json:"period"`
+	Root    string `json:"root"`
+	Outcome string `json:"outcome"`          // hit, miss, or ignored (an entry that failed its checks)
+	Reason  string `json:"reason,omitempty"` // why an entry was ignored
+	// Stored says whether the committee, decoded after a miss or an
+	// ignored entry, was written to the cache; StoreError why not.
+	Stored     bool   `json:"stored,omitempty"`
+	StoreError string `json:"store_error,omitempty"`
+}
+
+// The committee cache entry: a magic line, the committee root, then the 512
+// keys and the aggregate key as uncompressed points (x || y, 96 bytes each,
+// big-endian with the ZCash flag bits, as herumi writes them in ETH mode).
+// The root binds the points: on load each point is compressed again and must
+// equal the committee's own compressed key, whose hash tree root was proven.
+const (
+	entryMagic      = "ic committee v1\n"
+	uncompressedLen = 2 * pubkeySize
+	entryPoints     = SyncCommitteeSize + 1
+	entrySize       = len(entryMagic) + 32 + entryPoints*uncompressedLen
+)
+
+// halfP is (p-1)/2 for BLS12-381's base field: a y above it is the
+// "lexicographically largest" root, flagged by 0x20 in a compressed key.
+var halfP = mustHex("0d0088f51cbff34d258dd3db21a5d66bb23ba5c279c2895fb39869507b587b120f55ffff58a9ffffdcff7fffffffd555")
+
+func mustHex(s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// compressedFrom is the compressed encoding of an uncompressed point,
+// computed from its bytes: x with the compression flag, and the sign flag
+// when y is the larger root.
+func compressedFrom(point []byte) [pubkeySize]byte {
+	var out [pubkeySize]byte
+	copy(out[:], point[:pubkeySize])
+	out[0] |= 0x80
+	if bytes.Compare(point[pubkeySize:uncompressedLen], halfP) > 0 {
+		out[0] |= 0x20
+	}
+	return out
+}
+
+// committeeStore is what a Checker keeps about committees: the decoded ones
+// in memory by (period, root), the cache across runs, the choice of key
+// checks, and a log of cache use for the report. Checkers made for other
+// chains' settings during one check share it.
+type committeeStore struct {
+	cache  CommitteeCache
+	strict bool
+
+	mu     sync.Mutex
+	byKey  map[committeeKey]*Committee
+	events []CacheEvent
+}
+
+type committeeKey struct {
+	period uint64
+	root   Root
+}
+
+func newCommitteeStore(cache CommitteeCache, strict bool) *committeeStore {
+	return &committeeStore{cache: cache, strict: strict, byKey: map[committeeKey]*Committee{}}
+}
+
+// committee returns the one Committee for (period, root), made on first
+// use; its keys are decoded later, when a check needs them.
+func (s *committeeStore) committee(period uint64, root Root, c SyncCommittee) *Committee {
+	key := committeeKey{period, root}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if got, ok := s.byKey[key]; ok {
+		return got
+	}
+	out := &Committee{Period: period, Root: root, compressed: c, store: s}
+	s.byKey[key] = out
+	return out
+}
+
+func (s *committeeStore) log(e CacheEvent) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events = append(s.events, e)
+}
+
+func (s *committeeStore) cacheEvents() []CacheEvent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]CacheEvent(nil), s.events...)
+}
+
+// keysFor decodes c's keys: from the cache when it holds a good entry for
+// c's root, else from the compressed keys (then stored in the cache).
+func (s *committeeStore) keysFor(c *Committee) ([]bls.PublicKey, bls.PublicKey, error) {
+	event := CacheEvent{Period: c.Period, Root: fmt.Sprintf("0x%x", c.Root), Outcome: "miss"}
+	if s.cache != nil {
+		entry, err := s.cache.Get(c.Root)
+		if err == nil {
+			var keys []bls.PublicKey
+			var total bls.PublicKey
+			if keys, total, err = loadEntry(entry, c.Root, c.compressed, s.strict); err == nil {
+				event.Outcome = "hit"
+				s.log(event)
+				return keys, total, nil
+			}
+		}
+		if !errors.Is(err, ErrNotCached) {
+			event.Outcome, event.Reason = "ignored", err.Error()
+		}
+	}
+	keys, total, err := decodeCommittee(c.compressed, s.strict)
+	if err != nil {
+		return nil, total, fmt.Errorf("committee of period %d (root 0x%x): %w", c.Period, c.Root, err)
+	}
+	if s.cache != nil {
+		if err := s.cache.Put(c.Root, encodeEntry(c.Root, keys, total)); err != nil {
+			event.StoreError = err.Error()
+		} else {
+			event.Stored = true
+		}
+		s.log(event)
+	}
+	return keys, total, nil
+}
+
+// decodeCommittee decompresses the keys on every core, each worker summing
+// its share, and checks the sum against the committee's aggregate_pubkey.
+// Decompression (about 17 µs a key here) is most of a cold check; the
+// subgroup check would add about 54 µs a key, so it is done only when
+// strict (the root, proven by a verified branch, binds the keys the chain
+// validated at deposit).
+func decodeCommittee(c SyncCommittee, strict bool) ([]bls.PublicKey, bls.PublicKey, error) {
+	ensureBLS()
+	n := len(c.Pubkeys)
+	keys := make([]bls.PublicKey, n)
+	var total bls.PublicKey
+	if n == 0 {
+		return nil, total, errors.New("no public keys")
+	}
+	workers := min(runtime.GOMAXPROCS(0), n)
+	partial := make([]bls.PublicKey, workers)
+	bad := make([]int, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*n/workers, (w+1)*n/workers
+		bad[w] = -1
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				pk, ok := parsePubkeyOnCurve(c.Pubkeys[i])
+				if !ok || pk.IsZero() || (strict && !pk.IsValidOrder()) {
+					bad[w] = i
+					return
+				}
+				keys[i] = pk
+				if i == lo {
+					partial[w] = pk
+				} else {
+					partial[w].Add(&pk)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, i := range bad {
+		if i >= 0 {
+			return nil, total, fmt.Errorf("pubkey %d is not a valid G1 point%s (code %d)", i, strictNote(strict), PubkeyBad)
+		}
+	}
+	total = partial[0]
+	for i := 1; i < workers; i++ {
+		total.Add(&partial[i])
+	}
+	agg, ok := parsePubkeyOnCurve(c.AggregatePubkey)
+	if !ok || !agg.IsEqual(&total) {
+		return nil, total, errors.New("aggregate_pubkey is not the sum of the committee's keys")
+	}
+	return keys, total, nil
+}
+
+func strictNote(strict bool) string {
+	if strict {
+		return " in the subgroup"
+	}
+	return ""
+}
+
+// encodeEntry writes the cache entry for a decoded committee.
+func encodeEntry(root Root, keys []bls.PublicKey, total bls.PublicKey) []byte {
+	out := make([]byte, 0, entrySize)
+	out = append(out, entryMagic...)
+	out = append(out, root[:]...)
+	for i := range keys {
+		out = append(out, keys[i].SerializeUncompressed()...)
+	}
+	return append(out, total.SerializeUncompressed()...)
+}
+
+// loadEntry reads a cache entry for root, trusting nothing in it: the size,
+// the magic and the root must match, and every point, compressed again,
+// must be the committee's own key (whose hash tree root was proven), and on
+// the curve. The aggregate key, bound to the root the same way and checked
+// against the keys' sum when the entry was made, stands for their sum;
+// strict mode subgroup-checks every key and sums them again.
+func loadEntry(entry []byte, root Root, want SyncCommittee, strict bool) ([]bls.PublicKey, bls.PublicKey, error) {
+	ensureBLS()
+	var total bls.PublicKey
+	switch {
+	case len(entry) != entrySize:
+		return nil, total, fmt.Errorf("entry is %d bytes, want %d (truncated or not ours)", len(entry), entrySize)
+	case string(entry[:len(entryMagic)]) != entryMagic:
+		return nil, total, errors.New("entry does not start with " + fmt.Sprintf("%q", entryMagic) + " (another format or version)")
+	case !bytes.Equal(entry[len(entryMagic):len(entryMagic)+32], root[:]):
+		return nil, total, fmt.Errorf("entry is for committee root 0x%x, not 0x%x", entry[len(entryMagic):len(entryMagic)+32], root)
+	case len(want.Pubkeys) != SyncCommitteeSize:
+		return nil, total, fmt.Errorf("the committee has %d keys, want %d", len(want.Pubkeys), SyncCommitteeSize)
+	}
+	points := entry[len(entryMagic)+32:]
+	point := func(i int) []byte { return points[i*uncompressedLen : (i+1)*uncompressedLen] }
+	for i := range entryPoints {
+		wantKey := want.AggregatePubkey
+		if i < SyncCommitteeSize {
+			wantKey = want.Pubkeys[i]
+		}
+		if point(i)[0]&0xe0 != 0 {
+			return nil, total, fmt.Errorf("point %d has compression or infinity flags set", i)
+		}
+		if got := compressedFrom(point(i)); !bytes.Equal(got[:], wantKey) {
+			return nil, total, fmt.Errorf("point %d is not the committee's key %d", i, i)
+		}
+	}
+	keys := make([]bls.PublicKey, SyncCommitteeSize)
+	workers := min(runtime.GOMAXPROCS(0), SyncCommitteeSize)
+	bad := make([]int, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*SyncCommitteeSize/workers, (w+1)*SyncCommitteeSize/workers
+		bad[w] = -1
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				if keys[i].DeserializeUncompressed(point(i)) != nil || keys[i].IsZero() || (strict && !keys[i].IsValidOrder()) {
+					bad[w] = i
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, i := range bad {
+		if i >= 0 {
+			return nil, total, fmt.Errorf("point %d is not a valid G1 point%s", i, strictNote(strict))
+		}
+	}
+	if total.DeserializeUncompressed(point(SyncCommitteeSize)) != nil || total.IsZero() {
+		return nil, total, errors.New("the aggregate point is not a valid G1 point")
+	}
+	if strict {
+		var sum bls.PublicKey
+		sum = keys[0]
+		for i := 1; i < len(keys); i++ {
+			sum.Add(&keys[i])
+		}
+		if !sum.IsEqual(&total) {
+			return nil, total, errors.New("the aggregate point is not the sum of the keys")
+		}
+	}
+	return keys, total, nil
+}
+
+// DirCache is a CommitteeCache of files in one folder (ic passes
+// $XDG_CACHE_HOME/ic): one file per committee root, about 48 KiB, written to
+// a temporary file and renamed, mode 0600. Only regular files of the exact
+// entry size are read; anything else is reported and ignored.
+type DirCache struct {
+	dir string
+}
+
+// NewDirCache returns a cache in dir; the folder is made (0700) on the
+// first Put.
+func NewDirCache(dir string) *DirCache { return &DirCache{dir: dir} }
+
+func (d *DirCache) path(root Root) string {
+	return filepath.Join(d.dir, fmt.Sprintf("sync-committee-%x.bin", root))
+}
+
+// Get reads the entry for root.
+func (d *DirCache) Get(root Root) ([]byte, error) {
+	p := d.path(root)
+	fi, err := os.Lstat(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", p, ErrNotCached)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s)", p, fi.Mode().Type())
+	}
+	if fi.Size() != int64(entrySize) {
+		return nil, fmt.Errorf("%s is %d bytes, want %d (truncated or not ours)", p, fi.Size(), entrySize)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, int64(entrySize)+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return b, nil
+}
+
+// Put writes the entry for root.
+func (d *DirCache) Put(root Root, entry []byte) error {
+	if err := os.MkdirAll(d.dir, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(d.dir, ".sync-committee-*.tmp")
+	if err != nil {
+		return err
+	}
+	_, werr := tmp.Write(entry)
+	cerr := tmp.Close()
+	if werr != nil || cerr != nil {
+		os.Remove(tmp.Name())
+		return errors.Join(werr, cerr)
+	}
+	if err := os.Rename(tmp.Name(), d.path(root)); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return nil
+}
