@@ -275,3 +275,37 @@ func TestACorruptCacheEntryIsIgnored(t *testing.T) {
 		}
 	})
 }
+
+// TestTheEarlyVerdictWaitsForTheKeys: a cold check verifies with
+// aggregate_pubkey minus the absent keys while every key is decoded; a
+// committee whose keys do not sum to its aggregate_pubkey (here a
+// participant's key replaced; no proven root could bind such a committee)
+// must fail even though that early verification succeeds.
+func TestTheEarlyVerdictWaitsForTheKeys(t *testing.T) {
+	ds := helios(t)
+	u := ds.updates[0]
+	bad := ds.boot.Committee
+	bad.Pubkeys = append([][]byte(nil), bad.Pubkeys...)
+	i := 0
+	for u.Bits[i/8]>>(i%8)&1 == 0 {
+		i++
+	}
+	bad.Pubkeys[i] = bad.Pubkeys[i+1]
+	k := mainnetChecker(t)
+	c := k.store.committee(PeriodAt(u.SignatureSlot), bad.HashTreeRoot(), bad)
+	if agg, ok := c.aggregateFromCompressed(&u.Bits, u.Participants()); !ok {
+		t.Fatal("no early aggregate")
+	} else if sig, _ := parseSignature(u.Signature); !sig.VerifyByte(&agg, signingRootOf(k, u)) {
+		t.Fatal("the early aggregate does not verify: the test proves nothing")
+	}
+	r, _ := k.CheckUpdate(c, u)
+	if r.OK() || r.Code != PubkeyBad || !strings.Contains(r.Error, "aggregate_pubkey is not the sum") {
+		t.Errorf("code %d %s: %s; want -4 because the keys do not sum to aggregate_pubkey", r.Code, r.Classification, r.Error)
+	}
+}
+
+func signingRootOf(k *Checker, u *Update) []byte {
+	fork, _ := k.Forks.ForSignatureSlot(u.SignatureSlot)
+	root := SigningRoot(u.AttestedHeader.HashTreeRoot(), ComputeDomain(DomainSyncCommittee, fork.Version, k.Genesis.ValidatorsRoot))
+	return root[:]
+}

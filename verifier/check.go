@@ -155,27 +155,13 @@ func (k *Checker) CheckUpdate(c *Committee, u *Update) (Result, *Committee) {
 	if r.Participants == 0 {
 		return finish(NoPubkeys, ClassBadInput, errors.New("no participant: every sync_committee_bits bit is zero"))
 	}
-	// Parse the signature while the committee's keys are decoded, when
-	// they are not yet (a cold check, or the first after a restart).
-	var sig bls.Sign
-	var sigOK bool
-	var keysErr error
-	if c.loaded.Load() {
-		sig, sigOK = parseSignature(u.Signature)
-	} else {
-		var wg sync.WaitGroup
-		wg.Go(func() { sig, sigOK = parseSignature(u.Signature) })
-		keysErr = c.ready()
-		wg.Wait()
-	}
-	if !sigOK {
+	code, keysErr := verifyWith(c, u, r.Participants, signing)
+	if code == SignatureBad {
 		return finish(SignatureBad, ClassInvalidSignature, errors.New("sync_committee_signature is not a valid G2 point in the subgroup"))
 	}
-	if keysErr = c.ready(); keysErr != nil {
+	if keysErr != nil {
 		return finish(PubkeyBad, ClassInvalidProof, keysErr)
 	}
-	agg := c.aggregate(&u.Bits, r.Participants)
-	code := verifyWithAggregate(&agg, &sig, signing)
 	switch code {
 	case Verified:
 	case AggregationFailed:
@@ -200,6 +186,78 @@ func (k *Checker) CheckUpdate(c *Committee, u *Update) (Result, *Committee) {
 	}
 	r.Code, r.Classification, r.Took = code, ClassVerified, time.Since(start)
 	return r, next
+}
+
+// verifyWith checks u's signature with committee c's participants. With the
+// keys decoded already (a warm check) that is one aggregation and one
+// pairing check. Otherwise (a cold check, or the first after a restart),
+// the keys are decoded or loaded on every core while this goroutine parses
+// the signature and verifies with the committee's aggregate_pubkey minus
+// the absent participants' keys, decompressed on their own; that result
+// counts only once the decoding has confirmed aggregate_pubkey is the sum
+// of the keys (decodeCommittee compares them; a cached entry was compared
+// when it was made, and the root binds its points).
+func verifyWith(c *Committee, u *Update, participants int, signing Root) (Code, error) {
+	if c.loaded.Load() {
+		sig, ok := parseSignature(u.Signature)
+		if !ok {
+			return SignatureBad, nil
+		}
+		if err := c.ready(); err != nil {
+			return PubkeyBad, err
+		}
+		agg := c.aggregate(&u.Bits, participants)
+		return verifyWithAggregate(&agg, &sig, signing), nil
+	}
+	var wg sync.WaitGroup
+	var keysErr error
+	wg.Go(func() { keysErr = c.ready() })
+	sig, ok := parseSignature(u.Signature)
+	early, haveEarly := Invalid, false
+	if ok {
+		var agg bls.PublicKey
+		if agg, haveEarly = c.aggregateFromCompressed(&u.Bits, participants); haveEarly {
+			early = verifyWithAggregate(&agg, &sig, signing)
+		}
+	}
+	wg.Wait()
+	switch {
+	case !ok:
+		return SignatureBad, nil
+	case keysErr != nil:
+		return PubkeyBad, keysErr
+	case haveEarly:
+		return early, nil
+	}
+	agg := c.aggregate(&u.Bits, participants)
+	return verifyWithAggregate(&agg, &sig, signing), nil
+}
+
+// aggregateFromCompressed is the participants' aggregate computed as
+// aggregate_pubkey minus the absent keys, each decompressed on its own:
+// for the usual case of few absent participants; false otherwise, or when
+// a key does not decompress (the full decoding will say why).
+func (c *Committee) aggregateFromCompressed(bits *[64]byte, participants int) (bls.PublicKey, bool) {
+	var agg bls.PublicKey
+	absent := len(c.compressed.Pubkeys) - participants
+	if len(c.compressed.Pubkeys) != SyncCommitteeSize || absent > SyncCommitteeSize/16 {
+		return agg, false
+	}
+	agg, ok := parsePubkeyOnCurve(c.compressed.AggregatePubkey)
+	if !ok {
+		return agg, false
+	}
+	for i := range SyncCommitteeSize {
+		if bits[i/8]>>(i%8)&1 == 1 {
+			continue
+		}
+		key, ok := parsePubkeyOnCurve(c.compressed.Pubkeys[i])
+		if !ok {
+			return agg, false
+		}
+		bls.G1Sub(bls.CastFromPublicKey(&agg), bls.CastFromPublicKey(&agg), bls.CastFromPublicKey(&key))
+	}
+	return agg, true
 }
 
 // aggregate sums the participants' keys: from the cached total minus the

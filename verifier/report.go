@@ -202,7 +202,10 @@ func (r *Report) summary() string {
 	if r.OK && len(trusted) > 0 {
 		fmt.Fprintf(&b, " via %s", strings.Join(trusted, ", "))
 	}
-	if r.OK && r.Mode == "offline" && len(r.Inputs) > 1 {
+	switch {
+	case r.OK && r.Mode == "offline" && len(r.Inputs) == 2:
+		fmt.Fprintf(&b, " from %s", r.Inputs[1].Name)
+	case r.OK && r.Mode == "offline" && len(r.Inputs) > 2:
 		fmt.Fprintf(&b, " from %d files", len(r.Inputs)-1)
 	}
 	if len(lied) > 0 {

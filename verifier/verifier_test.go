@@ -597,13 +597,23 @@ func BenchmarkCheckCachedCommittee(b *testing.B) {
 	}
 }
 
-// (c) a cold check: a fresh checker must deserialise the committee.
+// (c) a cold check: a fresh checker must deserialise the committee (no
+// committee cache), keys trusted through the proven root.
 func BenchmarkCheckCold(b *testing.B) {
+	benchCold(b, Options{})
+}
+
+// (c') the same with every key subgroup-checked (StrictKeys).
+func BenchmarkCheckColdStrictKeys(b *testing.B) {
+	benchCold(b, Options{StrictKeys: true})
+}
+
+func benchCold(b *testing.B, opts Options) {
 	_, boot, u := benchSetup(b)
 	g := mainnetChecker(b).Genesis
 	u.NextCommittee = nil // the next committee's deserialisation is not part of this check
 	for b.Loop() {
-		k := NewChecker(g, MainnetForks)
+		k := NewCheckerWith(g, MainnetForks, opts)
 		c, err := k.TrustBootstrap(boot, nil)
 		if err != nil {
 			b.Fatal(err)
@@ -611,5 +621,46 @@ func BenchmarkCheckCold(b *testing.B) {
 		if r, _ := k.CheckUpdate(c, u); !r.OK() {
 			b.Fatal(r.Error)
 		}
+	}
+}
+
+// (d) the first check after a restart: a fresh checker whose committee is
+// in the committee cache on disk (read, checked against the root, loaded).
+func BenchmarkCheckCachedRoot(b *testing.B) {
+	benchCachedRoot(b, false)
+}
+
+// (d') the same with every key subgroup-checked on load (StrictKeys).
+func BenchmarkCheckCachedRootStrictKeys(b *testing.B) {
+	benchCachedRoot(b, true)
+}
+
+func benchCachedRoot(b *testing.B, strict bool) {
+	_, boot, u := benchSetup(b)
+	g := mainnetChecker(b).Genesis
+	u.NextCommittee = nil
+	dir := b.TempDir()
+	opts := Options{Cache: NewDirCache(dir), StrictKeys: strict}
+	k := NewCheckerWith(g, MainnetForks, opts)
+	c, err := k.TrustBootstrap(boot, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if r, _ := k.CheckUpdate(c, u); !r.OK() || !k.CacheEvents()[0].Stored {
+		b.Fatalf("the committee was not cached: %s %+v", r.Error, k.CacheEvents())
+	}
+	for b.Loop() {
+		k := NewCheckerWith(g, MainnetForks, opts)
+		c, err := k.TrustBootstrap(boot, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if r, _ := k.CheckUpdate(c, u); !r.OK() {
+			b.Fatal(r.Error)
+		}
+	}
+	b.StopTimer()
+	if ev := k.CacheEvents(); len(ev) != 1 {
+		b.Fatalf("events %+v", ev)
 	}
 }
