@@ -309,3 +309,19 @@ func signingRootOf(k *Checker, u *Update) []byte {
 	root := SigningRoot(u.AttestedHeader.HashTreeRoot(), ComputeDomain(DomainSyncCommittee, fork.Version, k.Genesis.ValidatorsRoot))
 	return root[:]
 }
+
+func TestRootOfRemembersOnlyTheSameBytes(t *testing.T) {
+	ds := helios(t)
+	s := newCommitteeStore(nil, false)
+	c := ds.boot.Committee
+	want := c.HashTreeRoot()
+	if s.rootOf(c) != want || s.rootOf(c) != want {
+		t.Fatal("rootOf differs from HashTreeRoot")
+	}
+	other := c
+	other.Pubkeys = append([][]byte(nil), c.Pubkeys...)
+	other.Pubkeys[0], other.Pubkeys[1] = other.Pubkeys[1], other.Pubkeys[0]
+	if s.rootOf(other) == want || s.rootOf(other) != other.HashTreeRoot() {
+		t.Error("a committee with other bytes got the remembered root")
+	}
+}

@@ -112,7 +112,7 @@ func (k *Checker) TrustBootstrap(b *Bootstrap, checkpoint *Root) (*Committee, er
 	if checkpoint != nil && headerRoot != *checkpoint {
 		return nil, &ProofError{fmt.Sprintf("bootstrap header root 0x%x is not the trusted checkpoint 0x%x", headerRoot, *checkpoint)}
 	}
-	root := b.Committee.HashTreeRoot()
+	root := k.store.rootOf(b.Committee)
 	if !VerifyBranch(root, b.CommitteeBranch, currentCommitteeIndex(b.Version), b.Header.StateRoot) {
 		return nil, &ProofError{fmt.Sprintf("bootstrap at slot %d: current_sync_committee_branch does not lead to the header's state_root", b.Header.Slot)}
 	}
@@ -177,7 +177,7 @@ func (k *Checker) CheckUpdate(c *Committee, u *Update) (Result, *Committee) {
 	}
 	var next *Committee
 	if u.NextCommittee != nil {
-		root := u.NextCommittee.HashTreeRoot()
+		root := k.store.rootOf(*u.NextCommittee)
 		if !VerifyBranch(root, u.NextCommitteeBranch, nextCommitteeIndex(u.Version), u.AttestedHeader.StateRoot) {
 			return finish(code, ClassInvalidProof, errors.New("next_sync_committee_branch does not lead to the attested header's state_root"))
 		}
