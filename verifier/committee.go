@@ -236,24 +236,30 @@ func decodeCommittee(c SyncCommittee, strict bool) ([]bls.PublicKey, bls.PublicK
 	if n == 0 {
 		return nil, total, errors.New("no public keys")
 	}
-	workers := min(runtime.GOMAXPROCS(0), n)
+	// Workers take chunks of keys as they go, so a core that something
+	// else keeps busy (the check running beside this, another process)
+	// does not leave the other waiting at the end.
+	const chunk = 16
+	workers := min(runtime.GOMAXPROCS(0), (n+chunk-1)/chunk)
 	partial := make([]bls.PublicKey, workers)
 	bad := make([]int, workers)
+	var nextChunk atomic.Int64
 	var wg sync.WaitGroup
 	for w := range workers {
-		lo, hi := w*n/workers, (w+1)*n/workers
 		bad[w] = -1
 		wg.Go(func() {
-			for i := lo; i < hi; i++ {
-				pk, ok := parsePubkeyOnCurve(c.Pubkeys[i])
-				if !ok || pk.IsZero() || (strict && !pk.IsValidOrder()) {
-					bad[w] = i
+			for {
+				lo := int(nextChunk.Add(1)-1) * chunk
+				if lo >= n {
 					return
 				}
-				keys[i] = pk
-				if i == lo {
-					partial[w] = pk
-				} else {
+				for i := lo; i < min(lo+chunk, n); i++ {
+					pk, ok := parsePubkeyOnCurve(c.Pubkeys[i])
+					if !ok || pk.IsZero() || (strict && !pk.IsValidOrder()) {
+						bad[w] = i
+						return
+					}
+					keys[i] = pk
 					partial[w].Add(&pk)
 				}
 			}

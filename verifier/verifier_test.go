@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -550,6 +551,26 @@ func FuzzPrimitive(f *testing.F) {
 
 // Benchmarks on the real Capella update with 511 participants.
 
+// cpuPerOp reports the process's CPU time (user + system, every thread)
+// per operation beside the wall time: on the shared 2-core machine the
+// wall time of the parallel decode depends on what else runs, its CPU time
+// much less. Call the returned function after the loop.
+func cpuPerOp(b *testing.B) func() {
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			b.Fatal(err)
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	start := cpu()
+	return func() {
+		if b.N > 0 {
+			b.ReportMetric(float64(cpu()-start)/float64(b.N), "cpu-ns/op")
+		}
+	}
+}
+
 func benchSetup(b *testing.B) (*Checker, *Bootstrap, *Update) {
 	ds := helios(b)
 	k := mainnetChecker(b)
@@ -575,6 +596,7 @@ func BenchmarkRawFastAggregateVerify(b *testing.B) {
 	fork, _ := k.Forks.ForSignatureSlot(u.SignatureSlot)
 	root := SigningRoot(u.AttestedHeader.HashTreeRoot(), ComputeDomain(DomainSyncCommittee, fork.Version, k.Genesis.ValidatorsRoot))
 	sig, _ := parseSignature(u.Signature)
+	defer cpuPerOp(b)()
 	for b.Loop() {
 		if !sig.FastAggregateVerify(keys, root[:]) {
 			b.Fatal("does not verify")
@@ -590,6 +612,7 @@ func BenchmarkCheckCachedCommittee(b *testing.B) {
 		b.Fatal(err)
 	}
 	k.CheckUpdate(c, u) // caches the next committee too
+	defer cpuPerOp(b)()
 	for b.Loop() {
 		if r, _ := k.CheckUpdate(c, u); !r.OK() {
 			b.Fatal(r.Error)
@@ -612,6 +635,7 @@ func benchCold(b *testing.B, opts Options) {
 	_, boot, u := benchSetup(b)
 	g := mainnetChecker(b).Genesis
 	u.NextCommittee = nil // the next committee's deserialisation is not part of this check
+	defer cpuPerOp(b)()
 	for b.Loop() {
 		k := NewCheckerWith(g, MainnetForks, opts)
 		c, err := k.TrustBootstrap(boot, nil)
@@ -649,6 +673,7 @@ func benchCachedRoot(b *testing.B, strict bool) {
 	if r, _ := k.CheckUpdate(c, u); !r.OK() || !k.CacheEvents()[0].Stored {
 		b.Fatalf("the committee was not cached: %s %+v", r.Error, k.CacheEvents())
 	}
+	defer cpuPerOp(b)()
 	for b.Loop() {
 		k := NewCheckerWith(g, MainnetForks, opts)
 		c, err := k.TrustBootstrap(boot, nil)
