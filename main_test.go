@@ -1,8 +1,8 @@
 package main
 
 import (
-	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,20 +12,26 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/icconsole/ic/internal/lightclient"
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/icconsole/ic/cli"
+	"github.com/icconsole/ic/internal/lightclienttest"
 )
+
+// update rewrites the files that "cmp stdout FILE" compares against in the
+// scripts (go test . -run TestScripts/NAME -update); read the diff.
+var update = flag.Bool("update", false, "rewrite the expected output files in testdata/script")
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"ic": func() { os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"ic": func() { os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 	})
 }
 
 // TestScripts runs the real ic binary through testdata/script/*.txtar.
 func TestScripts(t *testing.T) {
 	root, _ := filepath.Abs(".")
-	data := lightclient.Dir()
+	data := lightclienttest.Dir()
 	if data == "" {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("mainnet light-client data not found at ../shared/testdata/lightclient or $IC_TESTDATA")
@@ -35,6 +41,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
+		UpdateScripts:       *update,
 		Setup: func(env *testscript.Env) error {
 			work := env.WorkDir
 			env.Setenv("HOME", work+"/home")

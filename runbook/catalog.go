@@ -27,12 +27,18 @@ type Book struct {
 	Dir        string
 	Policy     *Policy
 	Procedures []*Procedure
+	// PolicyPath is book.yaml's path as problems show it.
+	PolicyPath string
 }
 
 // Catalog is every book loaded from one file tree, with lookups across them.
 type Catalog struct {
 	books []*Book
 	byID  map[string]*Procedure
+	// replaced and external answer for ids that are not (or no longer)
+	// the id of a procedure (replaces.go, policy_ext.go).
+	replaced map[string][]replacedBy
+	external map[string]ExternalProcedure
 }
 
 // Filter selects procedures; empty fields match everything.
@@ -117,7 +123,7 @@ func loadBook(fsys fs.FS, dir string, display func(string) string) (*Book, []Pro
 		}
 		policy.ID = id
 	}
-	book := &Book{ID: id, Dir: dir, Policy: policy}
+	book := &Book{ID: id, Dir: dir, Policy: policy, PolicyPath: display(policyPath)}
 	files, _ := fs.Glob(fsys, path.Join(dir, "*.md"))
 	files = slices.DeleteFunc(files, func(f string) bool { return strings.EqualFold(path.Base(f), "README.md") })
 	// Parsing is the cost of loading; files are independent, so parse them
@@ -150,6 +156,7 @@ func loadBook(fsys fs.FS, dir string, display func(string) string) (*Book, []Pro
 		if proc.Severity != "" && !policy.KnownSeverity(proc.Severity) {
 			probs = append(probs, Problem{Path: proc.Path, Line: proc.Line("severity"), Msg: fmt.Sprintf("severity %q is not in book %s's policy (%s)", proc.Severity, id, strings.Join(policy.SeverityIDs(), ", "))})
 		}
+		probs = append(probs, checkAgainstPolicy(proc, policy)...)
 		book.Procedures = append(book.Procedures, proc)
 	}
 	if !slices.ContainsFunc(book.Procedures, func(p *Procedure) bool { return p.ID == policy.FirstResponse }) {
@@ -198,6 +205,8 @@ func (c *Catalog) index(display func(string) string) []Problem {
 		}
 	}
 	slices.SortFunc(c.books, func(x, y *Book) int { return strings.Compare(x.ID, y.ID) })
+	probs = append(probs, c.indexReplacements()...)
+	probs = append(probs, c.checkReferences()...)
 	return probs
 }
 

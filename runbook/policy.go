@@ -28,6 +28,13 @@ type Policy struct {
 	Lifecycle    Lifecycle           `yaml:"lifecycle"`
 	Requirements map[string][]string `yaml:"requirements"`
 	Roles        []Role              `yaml:"roles"`
+
+	// Fields checked in policy_ext.go.
+	IncidentClasses []IncidentClass     `yaml:"incident_classes"`
+	Terms           map[string][]string `yaml:"terms"`
+	Source          *Source             `yaml:"source"`
+	External        []ExternalProcedure `yaml:"external"`
+	AuditTrail      *AuditTrail         `yaml:"audit_trail"`
 }
 
 // Severity is one level of a book's severity scheme.
@@ -40,6 +47,8 @@ type Severity struct {
 	// Requires names entries of Policy.Requirements that the timeline must
 	// hold before an incident at this level reaches the closing state.
 	Requires []string `yaml:"requires"`
+	// Formerly lists names this level had before (a ledger may cite them).
+	Formerly []string `yaml:"formerly"`
 	Line     int      `yaml:"-"`
 	cadence  time.Duration
 }
@@ -102,6 +111,7 @@ func ParsePolicy(path string, data []byte) (*Policy, []Problem) {
 		return nil, []Problem{yamlProblem(path, 0, err)}
 	}
 	recordLines(&root, &p)
+	recordExtraLines(&root, &p)
 	if probs := p.validate(path); len(probs) > 0 {
 		return nil, probs
 	}
@@ -231,6 +241,7 @@ func (p *Policy) validate(path string) []Problem {
 			}
 		}
 	}
+	probs = append(probs, p.validateExtras(path)...)
 	return probs
 }
 

@@ -58,12 +58,16 @@ type Procedure struct {
 	Steps    []Step      `json:"steps,omitempty"`
 	Code     []CodeBlock `json:"code,omitempty"`
 	Links    []Link      `json:"links,omitempty"`
+	// Replaces lists the old ids and versions this procedure answers for
+	// (replaces.go).
+	Replaces []Replacement `json:"replaces,omitempty"`
 
 	// Body is the Markdown after the front matter.
 	Body []byte `json:"-"`
 
 	fieldLines map[string]int
 	haystack   string
+	bodyLine   int
 }
 
 // Section is a heading and where it starts.
@@ -86,6 +90,11 @@ type Step struct {
 	// Requires lists earlier steps that must be done before this one may be
 	// checked, written as a nested line "Requires steps 3, 4, 5." (a gate).
 	Requires []int `json:"requires,omitempty"`
+	// Approval, when set, is the approval the step needs before it may be
+	// recorded; Irreversible steps may be recorded once, and only after
+	// every earlier step (approval.go).
+	Approval     *Approval `json:"approval,omitempty"`
+	Irreversible bool      `json:"irreversible,omitempty"`
 }
 
 // CodeBlock is a fenced or indented code block.
@@ -117,6 +126,7 @@ type frontMatter struct {
 var knownFrontMatter = map[string]bool{
 	"id": true, "title": true, "kind": true, "severity": true, "classes": true,
 	"triggers": true, "version": true, "reviewed": true,
+	"approvals": true, "irreversible": true, "replaces": true,
 }
 
 var markdown = goldmark.New(goldmark.WithExtensions(extension.GFM))
@@ -162,7 +172,7 @@ func ParseProcedure(book, file string, data []byte) (*Procedure, []Problem) {
 	lines := keyLines(&node, 1)
 	for _, k := range sortedKeys(lines) {
 		if !knownFrontMatter[k] {
-			bad(lines[k], "invalid YAML: field %s is not a front matter field (id, title, kind, severity, classes, triggers, version, reviewed)", k)
+			bad(lines[k], "invalid YAML: field %s is not a front matter field (id, title, kind, severity, classes, triggers, version, reviewed, approvals, irreversible, replaces)", k)
 		}
 	}
 	if len(node.Content) > 0 {
@@ -174,7 +184,7 @@ func ParseProcedure(book, file string, data []byte) (*Procedure, []Problem) {
 		ID: strings.TrimSpace(fm.ID), Title: strings.TrimSpace(fm.Title), Kind: Kind(fm.Kind),
 		Book: book, Severity: fm.Severity, Classes: fm.Classes, Triggers: fm.Triggers,
 		Version: fm.Version, Reviewed: fm.Reviewed, Path: file, Body: body,
-		fieldLines: lines,
+		fieldLines: lines, bodyLine: bodyLine,
 	}
 	sum := sha256.Sum256(data)
 	p.Hash = hex.EncodeToString(sum[:])
@@ -212,6 +222,10 @@ func ParseProcedure(book, file string, data []byte) (*Procedure, []Problem) {
 				bad(st.Line, "step %d requires step %d, which is not an earlier step", st.Number, r)
 			}
 		}
+	}
+	if len(node.Content) > 0 {
+		probs = append(probs, p.parseStepRules(node.Content[0])...)
+		probs = append(probs, p.parseReplaces(node.Content[0])...)
 	}
 	if p.Kind == Incident && !p.hasNumberedSteps() {
 		bad(bodyLine, "incident procedure has no numbered steps: an operator needs an ordered list to follow")

@@ -8,40 +8,14 @@ import (
 	"time"
 )
 
-// Event types. The timeline holds nothing else.
-const (
-	TypeDeclared              = "declared"
-	TypeSeverityChanged       = "severity_changed"
-	TypeStateChanged          = "state_changed"
-	TypeRoleAssigned          = "role_assigned"
-	TypeNote                  = "note"
-	TypeCorrection            = "correction"
-	TypeStepChecked           = "step_checked"
-	TypeStepSkipped           = "step_skipped"
-	TypeStepFailed            = "step_failed"
-	TypeStatusUpdate          = "status_update"
-	TypeEvidenceAttached      = "evidence_attached"
-	TypeVerification          = "verification"
-	TypeActionItem            = "action_item"
-	TypeActionItemDone        = "action_item_done"
-	TypeDeviation             = "deviation"
-	TypeRestartCriteriaSigned = "restart_criteria_signed"
-	TypePostmortemLinked      = "postmortem_linked"
-	TypeRunbookLinked         = "runbook_linked"
-	TypeDrill                 = "drill"
-)
-
-// EventTypes lists every event type, in the order documentation shows them.
-var EventTypes = []string{
-	TypeDeclared, TypeSeverityChanged, TypeStateChanged, TypeRoleAssigned, TypeNote,
-	TypeCorrection, TypeStepChecked, TypeStepSkipped, TypeStepFailed, TypeStatusUpdate, TypeEvidenceAttached,
-	TypeVerification, TypeActionItem, TypeActionItemDone, TypeDeviation,
-	TypeRestartCriteriaSigned, TypePostmortemLinked, TypeRunbookLinked, TypeDrill,
-}
+// DeclaredType is the type of every incident's first event (seq 1): the
+// declaration record, written with the incident by CreateIncident.
+const DeclaredType = "declared"
 
 // Event is one entry of an incident's timeline. Once appended it never
 // changes: Hash covers every other field and PrevHash links it to the event
-// before it.
+// before it. Type names the kind of entry and Payload is its JSON; what
+// they mean is the application layer's business, not the store's.
 type Event struct {
 	Incident string          `json:"incident"`
 	Seq      int64           `json:"seq"`
@@ -125,10 +99,10 @@ func ShortID(id string) string {
 	return "INC-" + id[:6]
 }
 
-// declarationID derives an incident id from its canonical declaration
+// DeclarationID derives an incident id from its canonical declaration
 // record (AZ-015 §7.2 in spirit): the same declaration, retried with the
 // same idempotency key, gets the same id.
-func declarationID(book, title, severity string, timeMS int64, actor, key string) string {
+func DeclarationID(book, title, severity string, timeMS int64, actor, key string) string {
 	h := sha256.New()
 	for _, f := range []string{"ic.declaration.v1", book, title, severity, strconv.FormatInt(timeMS, 10), actor, key} {
 		h.Write([]byte(f))

@@ -234,7 +234,7 @@ func checkEvent(id string, want, seq, tms int64, actor, typ, payload, sprev, sha
 	if Hash(sprev) != *prev {
 		return &Problem{Incident: id, Seq: seq, Reason: "prev_hash does not match the hash of seq " + strconv.FormatInt(seq-1, 10)}
 	}
-	if seq == 1 && string(typ) != TypeDeclared {
+	if seq == 1 && string(typ) != DeclaredType {
 		return &Problem{Incident: id, Seq: 1, Reason: "first event is " + string(typ) + ", not declared"}
 	}
 	if ComputeHash(id, seq, tms, string(actor), string(typ), payload, *prev) != Hash(shash) {

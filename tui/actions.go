@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,15 +9,16 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/icconsole/ic/incident"
 	"github.com/icconsole/ic/runbook"
-	"github.com/icconsole/ic/store"
 )
 
 // startDeclare opens the declare form: a title, the book's triage
 // questions one by one, then the severity they suggest, to confirm or
 // change.
 func (m Model) startDeclare() (tea.Model, tea.Cmd) {
-	if m.opts.Ledger == nil {
+	if m.opts.Service == nil {
 		m.setStatus("no ledger: the console was started without a database")
 		return m, nil
 	}
@@ -121,40 +121,41 @@ func (m Model) submit(f *form) (tea.Model, tea.Cmd) {
 	switch f.kind {
 	case formDeclare:
 		b := f.data.(*runbook.Book)
-		l, actor := m.opts.Ledger, m.opts.Actor
-		var fr *store.ProcedureRef
+		l, actor := m.opts.Service, m.opts.Actor
+		var fr *incident.ProcedureRef
 		if p, ok := m.opts.Catalog.Procedure(b.Policy.FirstResponse); ok {
-			r := ref(p)
+			r := incident.Ref(p)
 			fr = &r
 			m.steps.open(p)
 			m.show(p)
 			m.focus = stepsPane
 		}
-		d := store.Declaration{Book: b.ID, Title: a[0], Severity: a[len(a)-1], Runbook: fr, Actor: actor, Key: store.NewKey(), FromRun: m.fromRun}
+		d := incident.Declaration{Book: b.ID, Title: a[0], Severity: a[len(a)-1], Runbook: fr, By: actor, Key: incident.NewKey(), FromRun: m.fromRun}
+		ctx := m.ctx()
 		m.setStatus("declaring…")
 		m.fromRun = ""
 		m.mode = respondMode
 		return m, tea.Batch(m.renderShown(), func() tea.Msg {
-			inc, _, err := l.Declare(context.Background(), d)
+			inc, _, err := l.Declare(ctx, d)
 			if err == nil && d.FromRun != "" {
 				// The run points at the incident too: the link goes both ways.
-				_, err = l.Append(context.Background(), d.FromRun, actor, store.NewKey(), store.Note{Text: "incident " + inc.Short() + " declared from a failed step: " + d.Title})
+				_, err = l.Append(ctx, d.FromRun, actor, incident.NewKey(), incident.Note{Text: "incident " + inc.Short() + " declared from a failed step: " + d.Title})
 			}
 			return declaredMsg{incident: inc, err: err}
 		})
 	case formSeverity:
-		return m, m.appendCmd("severity change", store.SeverityChange{To: a[0], Reason: a[1]})
+		return m, m.appendCmd("severity change", incident.SeverityChange{To: a[0], Reason: a[1]})
 	case formState:
-		return m, m.appendCmd("state change", store.StateChange{To: a[0], Reason: a[1]})
+		return m, m.appendCmd("state change", incident.StateChange{To: a[0], Reason: a[1]})
 	case formRole:
-		return m, m.appendCmd("role", store.RoleAssignment{Role: a[0], Name: a[1]})
+		return m, m.appendCmd("role", incident.RoleAssignment{Role: a[0], Name: a[1]})
 	case formUpdate:
-		return m, m.appendCmd("status update", store.StatusUpdate{Text: a[0]})
+		return m, m.appendCmd("status update", incident.StatusUpdate{Text: a[0]})
 	case formAction:
-		return m, m.appendCmd("action item", store.ActionItem{Text: a[0], Owner: a[1], Due: a[2]})
+		return m, m.appendCmd("action item", incident.ActionItem{Text: a[0], Owner: a[1], Due: a[2]})
 	case formSkip:
 		step := f.data.(runbook.Step)
-		return m, m.appendStep(step.Number, stepSkippedMark, fmt.Sprintf("skip of step %d", step.Number), store.StepSkipped{Procedure: ref(m.steps.proc), Step: step.Number, Text: step.Text, Reason: a[0]})
+		return m, m.appendStep(step.Number, stepSkippedMark, fmt.Sprintf("skip of step %d", step.Number), incident.StepSkipped{Procedure: incident.Ref(m.steps.proc), Step: step.Number, Text: step.Text, Reason: a[0]})
 	case formFail:
 		return m.failStep(f.data.(runbook.Step), a[0])
 	case formFailDeclare:
@@ -169,33 +170,22 @@ func (m Model) submit(f *form) (tea.Model, tea.Cmd) {
 		}
 		return mm, cmd
 	case formOpen:
-		list := f.data.([]store.Status)
+		list := f.data.([]incident.Status)
 		i := f.fields[0].choice
 		m.setStatus("opening " + list[i].Short() + "…")
-		return m, loadIncident(m.opts.Ledger, list[i].ID)
+		return m, loadIncident(m.ctx(), m.opts.Service, list[i].ID)
 	case formEvidence:
 		if m.incident == nil {
 			return m, nil
 		}
-		l, id, actor, key := m.opts.Ledger, m.incident.ID, m.opts.Actor, store.NewKey()
+		ctx, l, id, actor, key := m.ctx(), m.opts.Service, m.incident.ID, m.opts.Actor, incident.NewKey()
 		path, label := expandHome(a[0]), a[1]
 		return m, m.enqueue(func() tea.Msg {
-			info, err := os.Stat(path)
-			if err == nil && info.IsDir() {
-				err = fmt.Errorf("%s is a folder: attach files one by one", path)
-			}
-			if err == nil && info.Size() > store.MaxEvidenceBytes {
-				err = fmt.Errorf("%s is %d bytes, over the 16 MiB limit", path, info.Size())
-			}
-			var data []byte
-			if err == nil {
-				data, err = os.ReadFile(path)
-			}
+			ev, err := l.AttachEvidenceFile(ctx, id, actor, key, path, label)
 			if err != nil {
 				return appendedMsg{err: fmt.Errorf("evidence not attached: %w", err)}
 			}
-			ev, err := l.AttachEvidence(context.Background(), id, actor, key, filepath.Base(path), label, data)
-			return appendedMsg{event: ev, what: "evidence " + filepath.Base(path), err: err}
+			return appendedMsg{event: ev, what: "evidence " + filepath.Base(path)}
 		})
 	}
 	return m, nil
@@ -208,20 +198,4 @@ func expandHome(p string) string {
 		}
 	}
 	return p
-}
-
-// ShortDuration reads at a glance: 45s, 14m, 2h05m, 3d04h.
-func ShortDuration(d time.Duration) string {
-	if d < 0 {
-		d = -d
-	}
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-	}
-	return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
 }

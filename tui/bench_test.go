@@ -2,54 +2,30 @@ package tui
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/icconsole/ic/incident"
+	"github.com/icconsole/ic/internal/ledgertest"
+	"github.com/icconsole/ic/render"
 	"github.com/icconsole/ic/runbook"
-	"github.com/icconsole/ic/store"
 )
 
-// benchLedger opens (generating once per process) a ledger of incidents x
-// events, or $IC_BENCH_LEDGER for the 1M case when set.
-var benchLedgers sync.Map
-
-func benchLedger(b *testing.B, cat *runbook.Catalog, incidents, events int) *store.Ledger {
-	key := [2]int{incidents, events}
-	pathAny, ok := benchLedgers.Load(key)
-	if !ok {
-		path := os.Getenv("IC_BENCH_LEDGER")
-		if path == "" || incidents*events != 1_000_000 {
-			dir, err := os.MkdirTemp("", "ic-tui-bench-")
-			if err != nil {
-				b.Fatal(err)
-			}
-			path = filepath.Join(dir, "ic.db")
-			db, err := store.Open(context.Background(), path)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := store.Generate(context.Background(), db, store.GenerateOptions{Incidents: incidents, Events: events, Seed: 3}); err != nil {
-				b.Fatal(err)
-			}
-			db.Close()
-		}
-		benchLedgers.Store(key, path)
-		pathAny = path
-	}
-	db, err := store.Open(context.Background(), pathAny.(string))
+// benchLedger opens a generated ledger of incidents x events (the 1M one
+// from $IC_BENCH_LEDGER when set).
+func benchLedger(b *testing.B, cat *runbook.Catalog, incidents, events int) *incident.Service {
+	svc, err := incident.Open(context.Background(), ledgertest.Path(b, incidents, events), cat, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { db.Close() })
-	return store.NewLedger(db, Policies(cat))
+	b.Cleanup(func() { svc.Close() })
+	return svc
 }
 
-func benchOptions(b *testing.B, l *store.Ledger, cat *runbook.Catalog) Options {
-	return Options{Catalog: cat, Ledger: l, Theme: PlainTheme, Actor: "bench", Now: time.Now, after: noTicks}
+func benchOptions(b *testing.B, l *incident.Service, cat *runbook.Catalog) Options {
+	return Options{Catalog: cat, Service: l, Theme: render.PlainTheme, Actor: incident.Actor{Name: "bench"}, Now: time.Now, after: noTicks}
 }
 
 // BenchmarkFirstFrame: the console on a 1M-event ledger, from New to the
@@ -58,7 +34,7 @@ func benchOptions(b *testing.B, l *store.Ledger, cat *runbook.Catalog) Options {
 func BenchmarkFirstFrame(b *testing.B) {
 	cat := shippedCatalog(b)
 	l := benchLedger(b, cat, 1000, 1000)
-	incs, err := l.DB().Incidents(context.Background())
+	incs, err := l.List(context.Background(), incident.ListFilter{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -68,7 +44,7 @@ func BenchmarkFirstFrame(b *testing.B) {
 		m := New(opts)
 		m.Init()
 		tm, _ := m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
-		tm, _ = tm.Update(loadIncident(l, opts.Incident)())
+		tm, _ = tm.Update(loadIncident(context.Background(), l, opts.Incident)())
 		if tm.(Model).incident == nil {
 			b.Fatal("incident not loaded")
 		}
@@ -81,11 +57,11 @@ func BenchmarkFirstFrame(b *testing.B) {
 func BenchmarkKeypress100k(b *testing.B) {
 	cat := shippedCatalog(b)
 	l := benchLedger(b, cat, 1, 100_000)
-	incs, _ := l.DB().Incidents(context.Background())
+	incs, _ := l.List(context.Background(), incident.ListFilter{})
 	opts := benchOptions(b, l, cat)
 	var m tea.Model = New(opts)
 	m, _ = m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
-	m, _ = m.Update(loadIncident(l, incs[0].ID)())
+	m, _ = m.Update(loadIncident(context.Background(), l, incs[0].ID)())
 	mm := m.(Model)
 	mm.focus = timelinePane
 	m = mm
@@ -110,7 +86,7 @@ func BenchmarkKeypress100k(b *testing.B) {
 func BenchmarkResizeCachedRender(b *testing.B) {
 	cat := shippedCatalog(b)
 	p, _ := cat.Procedure("O-020")
-	var m tea.Model = New(Options{Catalog: cat, Theme: PlainTheme, after: noTicks})
+	var m tea.Model = New(Options{Catalog: cat, Theme: render.PlainTheme, after: noTicks})
 	mm := m.(Model)
 	mm.show(p)
 	mm.focus = readerPane

@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,10 +10,12 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
-	"github.com/icconsole/ic/docs"
-	"github.com/icconsole/ic/runbook"
-	"github.com/icconsole/ic/store"
 	"github.com/muesli/termenv"
+
+	"github.com/icconsole/ic/docs"
+	"github.com/icconsole/ic/incident"
+	"github.com/icconsole/ic/render"
+	"github.com/icconsole/ic/runbook"
 )
 
 func TestMain(m *testing.M) {
@@ -37,21 +38,21 @@ var fixedNow = time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
 
 // testLedger is a real ledger file in a temp dir with the shipped books'
 // rules and a fixed clock.
-func testLedger(t testing.TB, cat *runbook.Catalog, now func() time.Time) *store.Ledger {
+func testLedger(t testing.TB, cat *runbook.Catalog, now func() time.Time) *incident.Service {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "ic.db"))
+	svc, err := incident.Open(context.Background(), filepath.Join(t.TempDir(), "ic.db"), cat, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	return store.NewLedger(db, Policies(cat)).WithClock(now)
+	t.Cleanup(func() { svc.Close() })
+	return svc
 }
 
 func testOptions(t testing.TB) Options {
 	cat := shippedCatalog(t)
 	now := func() time.Time { return fixedNow }
-	return Options{Catalog: cat, Ledger: testLedger(t, cat, now), Theme: PlainTheme, Actor: "alice",
-		DraftPath: filepath.Join(t.TempDir(), "ic.db.draft"), Now: now, after: noTicks}
+	return Options{Catalog: cat, Service: testLedger(t, cat, now), Theme: render.PlainTheme, Actor: incident.Actor{Name: "alice"},
+		Now: now, after: noTicks}
 }
 
 // noTicks schedules nothing: console tests send clock ticks themselves.
@@ -104,13 +105,10 @@ func keys(s string) []tea.Msg {
 
 func size(w, h int) tea.Msg { return tea.WindowSizeMsg{Width: w, Height: h} }
 
-func events(t *testing.T, l *store.Ledger) []store.Event {
+func events(t *testing.T, svc *incident.Service) []incident.Entry {
 	t.Helper()
-	var out []store.Event
-	if err := l.DB().Events(context.Background(), store.Range{}, func(e store.Event) error {
-		out = append(out, e)
-		return nil
-	}); err != nil {
+	out, err := svc.Entries(context.Background(), incident.Range{})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -130,7 +128,7 @@ func checkFits(t *testing.T, view string, w, h int) {
 }
 
 func TestLibraryAndReaderAt80x24(t *testing.T) {
-	m := tea.Model(New(Options{Catalog: shippedCatalog(t), Theme: PlainTheme, after: noTicks}))
+	m := tea.Model(New(Options{Catalog: shippedCatalog(t), Theme: render.PlainTheme, after: noTicks}))
 	m = drive(t, m, size(80, 24))
 	view := m.View()
 	for _, want := range []string{"Operations runbook (O-series)", "no open incident", "O-020  First Response Discipline", "O-201  Daily health check"} {
@@ -148,7 +146,7 @@ func TestLibraryAndReaderAt80x24(t *testing.T) {
 }
 
 func TestFilterAsYouType(t *testing.T) {
-	m := tea.Model(New(Options{Catalog: shippedCatalog(t), Theme: PlainTheme, after: noTicks}))
+	m := tea.Model(New(Options{Catalog: shippedCatalog(t), Theme: render.PlainTheme, after: noTicks}))
 	m = drive(t, m, append([]tea.Msg{size(120, 40)}, keys("/settlement wallet")...)...)
 	view := m.View()
 	if !strings.Contains(view, "O-103") || strings.Contains(view, "O-020  First") {
@@ -189,9 +187,8 @@ func TestDeclareThroughTriage(t *testing.T) {
 		}
 	}
 	checkFits(t, view, 80, 24)
-	ev := events(t, opts.Ledger)
-	var d store.DeclaredPayload
-	json.Unmarshal(ev[0].Payload, &d)
+	ev := events(t, opts.Service)
+	d, _ := ev[0].Payload.(incident.Declared)
 	if len(ev) != 1 || d.Runbook == nil || d.Runbook.ID != "O-020" || d.Severity != "SEV-1" {
 		t.Errorf("ledger after declaring: %d events, %+v", len(ev), d)
 	}
@@ -205,11 +202,11 @@ func TestStepsPauseSkipAndGates(t *testing.T) {
 	if d, total := mm.steps.progress(); d != 3 || total != 12 {
 		t.Errorf("progress %d/%d, want 3/12", d, total)
 	}
-	ev := events(t, opts.Ledger)
-	if ev[1].Type != store.TypeStepSkipped || !strings.Contains(string(ev[1].Payload), "pause skipped after 0s") {
+	ev := events(t, opts.Service)
+	if ev[1].Type != (incident.StepSkipped{}).Kind() || !strings.Contains(ev[1].Line(), "pause skipped after 0s") {
 		t.Errorf("the skipped pause is not recorded: %s %s", ev[1].Type, ev[1].Payload)
 	}
-	if ev[2].Type != store.TypeStepChecked || ev[3].Type != store.TypeStepChecked {
+	if ev[2].Type != (incident.StepChecked{}).Kind() || ev[3].Type != (incident.StepChecked{}).Kind() {
 		t.Errorf("checked steps not recorded: %v %v", ev[2].Type, ev[3].Type)
 	}
 	// A skip needs a reason.
@@ -218,7 +215,7 @@ func TestStepsPauseSkipAndGates(t *testing.T) {
 		t.Errorf("an empty skip reason was accepted:\n%s", m.View())
 	}
 	m = drive(t, m, keys("no wallet involved\n")...)
-	if got := events(t, opts.Ledger); got[len(got)-1].Type != store.TypeStepSkipped {
+	if got := events(t, opts.Service); got[len(got)-1].Type != (incident.StepSkipped{}).Kind() {
 		t.Errorf("skip with a reason not recorded")
 	}
 
@@ -256,12 +253,12 @@ func TestNoteDraftSurvives(t *testing.T) {
 	m = drive(t, m, append([]tea.Msg{size(80, 24)}, keys("nhalf a thought")...)...)
 	mm := m.(Model)
 	// The pause in typing saves the draft.
-	m = drive(t, mm, draftTickMsg{gen: mm.draftGen})
-	if got, _ := os.ReadFile(opts.DraftPath); string(got) != "half a thought" {
+	drive(t, mm, draftTickMsg{gen: mm.draftGen})
+	if got, _ := os.ReadFile(opts.Service.Drafts().Path()); string(got) != "half a thought" {
 		t.Fatalf("draft file holds %q", got)
 	}
 	// A new console restores it.
-	opts.Draft = ReadDraft(opts.DraftPath)
+	opts.Draft, _ = opts.Service.Drafts().Read()
 	m2 := drive(t, New(opts), size(80, 24))
 	if !strings.Contains(m2.View(), "draft: half a thought") {
 		t.Errorf("restored draft not shown:\n%s", m2.View())
@@ -269,11 +266,11 @@ func TestNoteDraftSurvives(t *testing.T) {
 	// Committed on an incident: the note lands and the draft goes.
 	m2 = declare(t, m2, "payments down", "nnnn")
 	m2 = drive(t, m2, keys("n\n")...)
-	ev := events(t, opts.Ledger)
-	if last := ev[len(ev)-1]; last.Type != store.TypeNote || !strings.Contains(string(last.Payload), "half a thought") {
+	ev := events(t, opts.Service)
+	if last := ev[len(ev)-1]; last.Type != (incident.Note{}).Kind() || !strings.Contains(last.Line(), "half a thought") {
 		t.Errorf("last event %s %s", last.Type, last.Payload)
 	}
-	if _, err := os.Stat(opts.DraftPath); !os.IsNotExist(err) {
+	if _, err := os.Stat(opts.Service.Drafts().Path()); !os.IsNotExist(err) {
 		t.Errorf("draft file still there after the note was committed: %v", err)
 	}
 	// Quitting with text on the note line asks first.
@@ -287,7 +284,7 @@ func TestNoteDraftSurvives(t *testing.T) {
 func TestNoteFailureKeepsText(t *testing.T) {
 	opts := testOptions(t)
 	m := declare(t, drive(t, New(opts), size(80, 24)), "payments down", "nnnn")
-	opts.Ledger.DB().Close() // the ledger goes away under the console
+	opts.Service.Close() // the ledger goes away under the console
 	m = drive(t, m, keys("nimportant observation\n")...)
 	mm := m.(Model)
 	if mm.note.Value() != "important observation" || !mm.statusErr {
@@ -308,7 +305,7 @@ func TestHeaderCountdown(t *testing.T) {
 		t.Errorf("17 minutes in: %q", v)
 	}
 	// In colour, overdue is red.
-	mm.styles = NewStyles(Theme{Profile: termenv.ANSI, Dark: true})
+	mm.styles = NewStyles(render.Theme{Profile: termenv.ANSI, Dark: true})
 	if v := mm.headerView(); !strings.Contains(v, "\x1b[") || !strings.Contains(v, "31") {
 		t.Errorf("overdue countdown not red: %q", v)
 	}
@@ -316,7 +313,7 @@ func TestHeaderCountdown(t *testing.T) {
 
 func TestBordersRedAndGreen(t *testing.T) {
 	opts := testOptions(t)
-	opts.Theme = Theme{Profile: termenv.ANSI, Dark: true}
+	opts.Theme = render.Theme{Profile: termenv.ANSI, Dark: true}
 	for _, c := range []struct {
 		id, colour string
 	}{{"O-101", "\x1b[31m╭"}, {"O-201", "\x1b[32m╭"}} {
@@ -334,7 +331,7 @@ func TestLedgerTextIsEscaped(t *testing.T) {
 	opts := testOptions(t)
 	m := declare(t, drive(t, New(opts), size(120, 40)), "payments down", "nnnn")
 	inc := m.(Model).incident
-	if _, err := opts.Ledger.Append(context.Background(), inc.ID, "mallory", "", store.Note{Text: "copy \x1b]52;c;aGk=\x07 done"}); err != nil {
+	if _, err := opts.Service.Append(context.Background(), inc.ID, incident.Actor{Name: "mallory"}, "", incident.Note{Text: "copy \x1b]52;c;aGk=\x07 done"}); err != nil {
 		t.Fatal(err)
 	}
 	m = drive(t, m, tickMsg(fixedNow))
@@ -348,7 +345,7 @@ func TestLedgerTextIsEscaped(t *testing.T) {
 }
 
 func TestRunbookTextIsEscaped(t *testing.T) {
-	out, err := RenderMarkdown([]byte("# Title\n\nset \x1b]0;pwned\x07 title\n"), 80, PlainTheme)
+	out, err := render.Markdown([]byte("# Title\n\nset \x1b]0;pwned\x07 title\n"), 80, render.PlainTheme)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +359,7 @@ func TestOtherProcessEventsAppear(t *testing.T) {
 	m := declare(t, drive(t, New(opts), size(120, 40)), "payments down", "nnnn")
 	inc := m.(Model).incident
 	// Another ic process appends; the next clock tick picks it up.
-	if _, err := opts.Ledger.Append(context.Background(), inc.ID, "bob", "", store.Note{Text: "bob is on the bridge"}); err != nil {
+	if _, err := opts.Service.Append(context.Background(), inc.ID, incident.Actor{Name: "bob"}, "", incident.Note{Text: "bob is on the bridge"}); err != nil {
 		t.Fatal(err)
 	}
 	m = drive(t, m, tickMsg(fixedNow))
@@ -376,29 +373,34 @@ func TestMonthlyReviewInTheConsole(t *testing.T) {
 	reviewLedger(t, opts)
 	opts.Review = true
 	m := drive(t, New(opts), size(120, 40))
-	m = drive(t, m, loadReviewList(opts.Ledger)())
+	m = drive(t, m, loadReviewList(context.Background(), opts.Service)())
 	m = drive(t, m, keys("m")...)
 	view := m.View()
-	for _, want := range []string{"Monthly review 2026-11", "2 incident(s), 1 drill(s)", "without a postmortem"} {
+	for _, want := range []string{"Monthly review 2026-11", "2 incident(s), 1 drill(s)", "Downgrades"} {
 		if !strings.Contains(view, want) {
 			t.Errorf("monthly review lacks %q:\n%s", want, view)
 		}
 	}
 	checkFits(t, view, 120, 40)
+	// The rest of the report is a page down.
+	m = drive(t, m, tea.KeyMsg{Type: tea.KeyPgDown})
+	if view := m.View(); !strings.Contains(view, "without a postmortem") {
+		t.Errorf("monthly review, a page down, lacks the incidents without a postmortem:\n%s", view)
+	}
 }
 
 func TestReviewTimelineFilters(t *testing.T) {
 	opts := testOptions(t)
 	reviewLedger(t, opts)
-	incs, _ := opts.Ledger.Summaries(context.Background(), false, "")
-	var closed store.Status
+	incs, _ := opts.Service.List(context.Background(), incident.ListFilter{})
+	var closed incident.Status
 	for _, s := range incs {
 		if s.Closed {
 			closed = s
 		}
 	}
-	m := drive(t, New(Options{Catalog: opts.Catalog, Ledger: opts.Ledger, Theme: PlainTheme, Now: opts.Now, after: noTicks, Review: true}), size(120, 40))
-	m = drive(t, m, loadReview(opts.Ledger, closed.ID)())
+	m := drive(t, New(Options{Catalog: opts.Catalog, Service: opts.Service, Theme: render.PlainTheme, Now: opts.Now, after: noTicks, Review: true}), size(120, 40))
+	m = drive(t, m, loadReview(context.Background(), opts.Service, closed.ID)())
 	for _, c := range []struct {
 		filter string
 		want   int

@@ -9,8 +9,6 @@ package tui
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -22,24 +20,28 @@ import (
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/icconsole/ic/incident"
 	"github.com/icconsole/ic/internal/termsafe"
+	"github.com/icconsole/ic/render"
 	"github.com/icconsole/ic/runbook"
-	"github.com/icconsole/ic/store"
 )
 
 // Options is what the console needs from its caller.
 type Options struct {
+	// Context is cancelled when the console ends: every command the
+	// console starts (ledger reads and writes, sync checks) stops with it.
+	Context context.Context
 	Catalog *runbook.Catalog
-	// Ledger may be nil: the console then shows the library only.
-	Ledger *store.Ledger
-	Theme  Theme
-	Actor  string
+	// Service is the application layer over the ledger; nil shows the
+	// library only.
+	Service *incident.Service
+	Theme   render.Theme
+	Actor   incident.Actor
 	// Book is the book shown first ("" for the catalog's default).
 	Book string
-	// DraftPath is where the note being typed is kept ("" for none), and
-	// Draft its content read at start-up.
-	DraftPath string
-	Draft     string
+	// Draft is the note being typed when the console last stopped.
+	Draft string
 	// Incident opens this incident (full id) at start.
 	Incident string
 	// Routine starts a run of this routine procedure at start.
@@ -47,7 +49,7 @@ type Options struct {
 	// Review starts in review mode.
 	Review bool
 	// Sync lists the configured sync-committee check sources.
-	Sync []SyncSource
+	Sync []incident.SyncSource
 	// Now is the clock (tests fix it).
 	Now func() time.Time
 
@@ -111,7 +113,7 @@ type Model struct {
 	want     renderKey
 	cache    map[renderKey]string
 
-	incident *store.Status
+	incident *incident.Status
 	timeline timeline
 	steps    stepper
 	polling  bool
@@ -125,7 +127,7 @@ type Model struct {
 
 	mode    mode
 	review  reviewState
-	history []store.RunSummary
+	history []incident.RunSummary
 	// fromRun is the routine run a failure declaration comes from.
 	fromRun string
 
@@ -157,7 +159,7 @@ func New(opts Options) Model {
 	n := textinput.New()
 	n.Prompt = "note> "
 	n.Placeholder = "type a note; enter adds it to the timeline"
-	n.CharLimit = store.MaxTextBytes
+	n.CharLimit = incident.MaxTextBytes
 	n.Cursor.SetMode(cursor.CursorStatic)
 	n.SetValue(opts.Draft)
 	sp := spinner.New()
@@ -204,13 +206,37 @@ func New(opts Options) Model {
 }
 
 // Init starts the clock and, when asked, loads the incident to open.
+// saveDraft and removeDraft keep the note line's text beside the ledger
+// (nothing without a ledger).
+func (m *Model) saveDraft(text string) tea.Cmd {
+	if m.opts.Service == nil {
+		return nil
+	}
+	return saveDraft(m.opts.Service.Drafts(), text)
+}
+
+func (m *Model) removeDraft() tea.Cmd {
+	if m.opts.Service == nil {
+		return nil
+	}
+	return removeDraft(m.opts.Service.Drafts())
+}
+
+// ctx is the console's context (context.Background when none was given).
+func (m *Model) ctx() context.Context {
+	if m.opts.Context == nil {
+		return context.Background()
+	}
+	return m.opts.Context
+}
+
 func (m Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{m.tick()}
-	if m.opts.Incident != "" && m.opts.Ledger != nil {
-		cmds = append(cmds, loadIncident(m.opts.Ledger, m.opts.Incident))
+	if m.opts.Incident != "" && m.opts.Service != nil {
+		cmds = append(cmds, loadIncident(m.ctx(), m.opts.Service, m.opts.Incident))
 	}
-	if m.opts.Review && m.opts.Ledger != nil {
-		cmds = append(cmds, loadReviewList(m.opts.Ledger))
+	if m.opts.Review && m.opts.Service != nil {
+		cmds = append(cmds, loadReviewList(m.ctx(), m.opts.Service))
 	}
 	if p, ok := m.opts.Catalog.Procedure(m.opts.Routine); ok && m.opts.Routine != "" {
 		cmds = append(cmds, func() tea.Msg { return startRoutineMsg{p} })
@@ -227,25 +253,25 @@ type (
 		err error
 	}
 	incidentLoadedMsg struct {
-		status store.Status
-		events []store.Event
+		status incident.Status
+		events []incident.Entry
 		steps  map[string]map[int]stepMark
 		proc   string
 		err    error
 	}
 	polledMsg struct {
 		id     string
-		status store.Status
-		events []store.Event
+		status incident.Status
+		events []incident.Entry
 		err    error
 	}
 	olderLoadedMsg struct {
 		id     string
-		events []store.Event
+		events []incident.Entry
 		err    error
 	}
 	appendedMsg struct {
-		event store.Event
+		event incident.Entry
 		what  string
 		err   error
 		// clearNote is set for a committed note: the draft goes.
@@ -254,11 +280,11 @@ type (
 		undo *stepUndo
 	}
 	declaredMsg struct {
-		incident store.Incident
+		incident incident.Status
 		err      error
 	}
 	openListMsg struct {
-		list []store.Status
+		list []incident.Status
 		err  error
 	}
 	draftTickMsg    struct{ gen int }
@@ -327,9 +353,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.steps.pausing && !m.now.Before(m.steps.pauseUntil) {
 			cmds = append(cmds, m.endPause(false))
 		}
-		if m.incident != nil && !m.polling && m.opts.Ledger != nil {
+		if m.incident != nil && !m.polling && m.opts.Service != nil {
 			m.polling = true
-			cmds = append(cmds, poll(m.opts.Ledger, m.incident.ID, m.timeline.lastSeq()))
+			cmds = append(cmds, poll(m.ctx(), m.opts.Service, m.incident.ID, m.timeline.lastSeq()))
 		}
 		return m, tea.Batch(cmds...)
 	case renderedMsg:
@@ -397,12 +423,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.setStatus(fmt.Sprintf("#%d %s recorded", msg.event.Seq, msg.what))
 		cmds := []tea.Cmd{next}
 		if msg.clearNote {
-			cmds = append(cmds, removeDraft(m.opts.DraftPath))
+			cmds = append(cmds, m.removeDraft())
 			m.draftSent = ""
 		}
 		if m.incident != nil && !m.polling {
 			m.polling = true
-			cmds = append(cmds, poll(m.opts.Ledger, m.incident.ID, m.timeline.lastSeq()))
+			cmds = append(cmds, poll(m.ctx(), m.opts.Service, m.incident.ID, m.timeline.lastSeq()))
 		}
 		return m, tea.Batch(cmds...)
 	case noteFailedMsg:
@@ -411,14 +437,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.note.SetValue(msg.text)
 		}
 		m.setError(fmt.Errorf("note not added, the text is back on the note line: %w", msg.err))
-		return m, tea.Batch(next, saveDraft(m.opts.DraftPath, msg.text))
+		return m, tea.Batch(next, m.saveDraft(msg.text))
 	case declaredMsg:
 		if msg.err != nil {
 			m.setError(msg.err)
 			return m, nil
 		}
 		m.steps.startPause(m.now)
-		return m, loadIncident(m.opts.Ledger, msg.incident.ID)
+		return m, loadIncident(m.ctx(), m.opts.Service, msg.incident.ID)
 	case openListMsg:
 		if msg.err != nil {
 			m.setError(msg.err)
@@ -439,7 +465,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.draftSent = m.note.Value()
-		return m, saveDraft(m.opts.DraftPath, m.note.Value())
+		return m, m.saveDraft(m.note.Value())
 	case draftSavedMsg:
 		if msg.err != nil {
 			m.setError(fmt.Errorf("saving the draft note: %w (the text is still on screen)", msg.err))
@@ -497,7 +523,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.steps.open(msg.proc)
 		m.show(msg.proc)
 		m.focus = stepsPane
-		return m, tea.Batch(loadIncident(m.opts.Ledger, msg.run.ID), loadHistory(m.opts.Ledger, msg.proc.ID), m.renderShown())
+		return m, tea.Batch(loadIncident(m.ctx(), m.opts.Service, msg.run.ID), loadHistory(m.ctx(), m.opts.Service, msg.proc.ID), m.renderShown())
 	case historyMsg:
 		if msg.err != nil {
 			m.setError(msg.err)
@@ -596,13 +622,13 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Declare):
 		return m.startDeclare()
 	case key.Matches(msg, k.Review):
-		if m.opts.Ledger == nil {
+		if m.opts.Service == nil {
 			m.setStatus("no ledger: the console was started without a database")
 			return m, nil
 		}
 		m.mode = reviewMode
 		m.review.open = nil
-		return m, loadReviewList(m.opts.Ledger)
+		return m, loadReviewList(m.ctx(), m.opts.Service)
 	case key.Matches(msg, k.Routine):
 		p := m.shown
 		if m.focus == libraryPane && len(m.items) > 0 {
@@ -614,11 +640,11 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		}
 		return m.startRun(p)
 	case key.Matches(msg, k.OpenIncident):
-		if m.opts.Ledger == nil {
+		if m.opts.Service == nil {
 			m.setStatus("no ledger: the console was started without a database")
 			return m, nil
 		}
-		return m, listOpen(m.opts.Ledger)
+		return m, listOpen(m.ctx(), m.opts.Service)
 	case key.Matches(msg, k.UTC):
 		m.utc = !m.utc
 		return m, nil
@@ -744,28 +770,24 @@ func (m Model) linkShown() (tea.Model, tea.Cmd) {
 	}
 	m.focus = stepsPane
 	p := m.shown
-	return m, m.appendCmd("runbook link", store.RunbookLink{Procedure: ref(p)})
-}
-
-func ref(p *runbook.Procedure) store.ProcedureRef {
-	return store.ProcedureRef{ID: p.ID, Version: p.Version, Hash: p.Hash}
+	return m, m.appendCmd("runbook link", incident.RunbookLink{Procedure: incident.Ref(p)})
 }
 
 // appendCmd appends payload to the open incident, after any append still
 // in flight: entries land in the order the operator made them.
-func (m *Model) appendCmd(what string, payload any) tea.Cmd {
+func (m *Model) appendCmd(what string, payload incident.Payload) tea.Cmd {
 	return m.enqueue(m.rawAppend(what, payload, nil))
 }
 
 // rawAppend is the command that appends payload (nil without an incident).
-func (m *Model) rawAppend(what string, payload any, undo *stepUndo) tea.Cmd {
-	if m.incident == nil || m.opts.Ledger == nil {
+func (m *Model) rawAppend(what string, payload incident.Payload, undo *stepUndo) tea.Cmd {
+	if m.incident == nil || m.opts.Service == nil {
 		m.setStatus("no open incident: press D to declare one or o to open one")
 		return nil
 	}
-	l, id, actor, key := m.opts.Ledger, m.incident.ID, m.opts.Actor, store.NewKey()
+	ctx, l, id, actor, key := m.ctx(), m.opts.Service, m.incident.ID, m.opts.Actor, incident.NewKey()
 	return func() tea.Msg {
-		ev, err := l.Append(context.Background(), id, actor, key, payload)
+		ev, err := l.Append(ctx, id, actor, key, payload)
 		return appendedMsg{event: ev, what: what, err: err, undo: undo}
 	}
 }
@@ -807,14 +829,14 @@ func (m Model) commitNote() (tea.Model, tea.Cmd) {
 		m.setStatus("no open incident: the note is kept as a draft; declare (D) or open (o) one, then press enter again")
 		m.noting = false
 		m.note.Blur()
-		return m, saveDraft(m.opts.DraftPath, text)
+		return m, m.saveDraft(text)
 	}
-	l, id, actor, key := m.opts.Ledger, m.incident.ID, m.opts.Actor, store.NewKey()
+	ctx, l, id, actor, key := m.ctx(), m.opts.Service, m.incident.ID, m.opts.Actor, incident.NewKey()
 	m.note.SetValue("")
 	m.noting = false
 	m.note.Blur()
 	return m, m.enqueue(func() tea.Msg {
-		ev, err := l.Append(context.Background(), id, actor, key, store.Note{Text: text})
+		ev, err := l.Append(ctx, id, actor, key, incident.Note{Text: text})
 		if err != nil {
 			// Nothing was written: give the text back so it is not lost.
 			return noteFailedMsg{text: text, err: err}
@@ -852,7 +874,7 @@ func (m *Model) renderShown() tea.Cmd {
 	m.reader.SetContent(m.styles.Muted.Render("rendering " + m.shown.ID + "…"))
 	body, theme := m.shown.Body, m.opts.Theme
 	return func() tea.Msg {
-		out, err := RenderMarkdown(body, k.width, theme)
+		out, err := render.Markdown(body, k.width, theme)
 		return renderedMsg{key: k, out: out, err: err}
 	}
 }
@@ -884,22 +906,22 @@ func (m *Model) locateStep() {
 	}
 }
 
-// Commands that touch the ledger or files.
+// Commands that touch the ledger or files. Each takes what it needs as
+// arguments, so the goroutine that runs it never reads the model.
 
-func loadIncident(l *store.Ledger, id string) tea.Cmd {
+func loadIncident(ctx context.Context, svc *incident.Service, id string) tea.Cmd {
 	return func() tea.Msg {
-		ctx := context.Background()
-		st, err := l.Status(ctx, id)
+		st, err := svc.Status(ctx, id)
 		if err != nil {
 			return incidentLoadedMsg{err: err}
 		}
-		events, err := l.DB().Page(ctx, id, 0, timelinePage)
+		events, err := svc.Page(ctx, id, 0, timelinePage)
 		if err != nil {
 			return incidentLoadedMsg{err: err}
 		}
 		marks := map[string]map[int]stepMark{}
 		proc := ""
-		err = l.DB().Events(ctx, store.Range{Incident: id, Types: []string{store.TypeStepChecked, store.TypeStepSkipped, store.TypeRunbookLinked, store.TypeDeclared}}, func(e store.Event) error {
+		err = svc.Timeline(ctx, incident.Range{Incident: id, Types: stepKinds}, func(e incident.Entry) error {
 			if id := recordStep(marks, e); id != "" {
 				proc = id
 			}
@@ -909,73 +931,35 @@ func loadIncident(l *store.Ledger, id string) tea.Cmd {
 	}
 }
 
-func poll(l *store.Ledger, id string, after int64) tea.Cmd {
+func poll(ctx context.Context, svc *incident.Service, id string, after int64) tea.Cmd {
 	return func() tea.Msg {
-		ctx := context.Background()
-		head, err := l.DB().Head(ctx, id)
+		head, err := svc.HeadSeq(ctx, id)
 		if err != nil {
 			return polledMsg{id: id, err: err}
 		}
-		st, err := l.Status(ctx, id)
+		st, err := svc.Status(ctx, id)
 		if err != nil {
 			return polledMsg{id: id, err: err}
 		}
-		var events []store.Event
-		if head.Seq > after {
-			err = l.DB().Events(ctx, store.Range{Incident: id, AfterSeq: after}, func(e store.Event) error {
-				events = append(events, e)
-				return nil
-			})
+		var events []incident.Entry
+		if head > after {
+			events, err = svc.Entries(ctx, incident.Range{Incident: id, AfterSeq: after})
 		}
 		return polledMsg{id: id, status: st, events: events, err: err}
 	}
 }
 
-func listOpen(l *store.Ledger) tea.Cmd {
+func listOpen(ctx context.Context, svc *incident.Service) tea.Cmd {
 	return func() tea.Msg {
-		list, err := l.Summaries(context.Background(), true, "")
+		list, err := svc.List(ctx, incident.ListFilter{OpenOnly: true})
 		return openListMsg{list: list, err: err}
 	}
 }
 
-func saveDraft(path, text string) tea.Cmd {
-	if path == "" {
-		return nil
-	}
-	return func() tea.Msg {
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return draftSavedMsg{err}
-		}
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, []byte(text), 0o600); err != nil {
-			return draftSavedMsg{err}
-		}
-		return draftSavedMsg{os.Rename(tmp, path)}
-	}
+func saveDraft(d incident.Drafts, text string) tea.Cmd {
+	return func() tea.Msg { return draftSavedMsg{d.Save(text)} }
 }
 
-func removeDraft(path string) tea.Cmd {
-	if path == "" {
-		return nil
-	}
-	return func() tea.Msg {
-		err := os.Remove(path)
-		if os.IsNotExist(err) {
-			err = nil
-		}
-		return draftSavedMsg{err}
-	}
-}
-
-// ReadDraft returns the draft note saved at path ("" when none). It is
-// called once before the console starts.
-func ReadDraft(path string) string {
-	if path == "" {
-		return ""
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	return string(b)
+func removeDraft(d incident.Drafts) tea.Cmd {
+	return func() tea.Msg { return draftSavedMsg{d.Remove()} }
 }

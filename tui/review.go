@@ -3,40 +3,41 @@ package tui
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/icconsole/ic/incident"
 	"github.com/icconsole/ic/internal/termsafe"
-	"github.com/icconsole/ic/store"
+	"github.com/icconsole/ic/render"
 )
 
 // reviewState is the audit scribe's view: every incident, then one
 // incident's whole record with its chain status and audit-trail
 // completeness.
 type reviewState struct {
-	list     []store.Status
+	list     []incident.Status
 	shown    []int // indexes into list after the filter
 	cursor   int
 	byLength bool
 
 	// One incident under review.
-	open     *store.Status
-	events   []store.Event
-	rows     []int // indexes into events after the filter
-	fixes    map[int64][]store.Event
-	items    []store.AuditItem
-	chain    string
-	chainOK  bool
-	offset   int
-	hashes   bool
-	filter   string
-	exported string
+	open    *incident.Status
+	events  []incident.Entry
+	rows    []int // indexes into events after the filter
+	fixes   map[int64][]incident.Entry
+	items   []incident.AuditItem
+	chain   string
+	chainOK bool
+	offset  int
+	hashes  bool
+	filter  string
 
 	// report is the rendered monthly review, when shown.
 	report    string
@@ -45,14 +46,14 @@ type reviewState struct {
 
 type (
 	reviewListMsg struct {
-		list []store.Status
+		list []incident.Status
 		err  error
 	}
 	reviewOpenMsg struct {
-		status store.Status
-		events []store.Event
-		items  []store.AuditItem
-		report store.Report
+		status incident.Status
+		events []incident.Entry
+		items  []incident.AuditItem
+		report incident.VerifyReport
 		err    error
 	}
 	exportedMsg struct {
@@ -61,32 +62,28 @@ type (
 	}
 )
 
-func loadReviewList(l *store.Ledger) tea.Cmd {
+func loadReviewList(ctx context.Context, svc *incident.Service) tea.Cmd {
 	return func() tea.Msg {
-		list, err := l.Summaries(context.Background(), false, "")
+		list, err := svc.List(ctx, incident.ListFilter{})
 		return reviewListMsg{list: list, err: err}
 	}
 }
 
-func loadReview(l *store.Ledger, id string) tea.Cmd {
+func loadReview(ctx context.Context, svc *incident.Service, id string) tea.Cmd {
 	return func() tea.Msg {
-		ctx := context.Background()
-		st, err := l.Status(ctx, id)
+		st, err := svc.Status(ctx, id)
 		if err != nil {
 			return reviewOpenMsg{err: err}
 		}
-		var events []store.Event
-		if err := l.DB().Events(ctx, store.Range{Incident: id}, func(e store.Event) error {
-			events = append(events, e)
-			return nil
-		}); err != nil {
-			return reviewOpenMsg{err: err}
-		}
-		items, err := l.Completeness(ctx, id)
+		events, err := svc.Entries(ctx, incident.Range{Incident: id})
 		if err != nil {
 			return reviewOpenMsg{err: err}
 		}
-		rep, err := l.DB().Verify(ctx, id)
+		items, err := svc.Completeness(ctx, id)
+		if err != nil {
+			return reviewOpenMsg{err: err}
+		}
+		rep, err := svc.Verify(ctx, id)
 		return reviewOpenMsg{status: st, events: events, items: items, report: rep, err: err}
 	}
 }
@@ -123,7 +120,7 @@ func (r *reviewState) filterEvents() {
 	r.rows = r.rows[:0]
 	words := strings.Fields(strings.ToLower(r.filter))
 	for i, e := range r.events {
-		hay := strings.ToLower(e.Type + " " + e.Actor + " " + store.Describe(e))
+		hay := strings.ToLower(e.Type + " " + e.Actor + " " + e.Line())
 		ok := true
 		for _, w := range words {
 			if since, found := strings.CutPrefix(w, "since:"); found {
@@ -145,7 +142,7 @@ func (r *reviewState) filterEvents() {
 
 // timeKey formats an event's UTC time like the bound it is compared with:
 // HH:MM, or a full date and time.
-func timeKey(e store.Event, bound string) string {
+func timeKey(e incident.Entry, bound string) string {
 	if len(bound) <= 5 {
 		return e.Time.UTC().Format("15:04")
 	}
@@ -219,7 +216,7 @@ func (m Model) reviewKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		switch {
 		case key.Matches(msg, k.Monthly):
 			m.setStatus("computing this month's review…")
-			return m, loadMonthly(m.opts.Ledger, m.opts.Catalog, m.now, min(m.width-6, MaxReadWidth), m.opts.Theme)
+			return m, loadMonthly(m.ctx(), m.opts.Service, m.now, min(m.width-6, render.MaxReadWidth), m.opts.Theme)
 		case key.Matches(msg, k.Up):
 			r.cursor = max(0, r.cursor-1)
 		case key.Matches(msg, k.Down):
@@ -229,7 +226,7 @@ func (m Model) reviewKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			r.filterList()
 		case key.Matches(msg, k.Open):
 			if len(r.shown) > 0 {
-				return m, loadReview(m.opts.Ledger, r.list[r.shown[r.cursor]].ID)
+				return m, loadReview(m.ctx(), m.opts.Service, r.list[r.shown[r.cursor]].ID)
 			}
 		}
 		return m, nil
@@ -246,27 +243,23 @@ func (m Model) reviewKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Hashes):
 		r.hashes = !r.hashes
 	case key.Matches(msg, k.ExportJSONL):
-		return m, exportIncident(m.opts.Ledger, *r.open, "jsonl")
+		return m, exportIncident(m.ctx(), m.opts.Service, *r.open, "jsonl")
 	case key.Matches(msg, k.ExportMarkdown):
-		return m, exportIncident(m.opts.Ledger, *r.open, "md")
+		return m, exportIncident(m.ctx(), m.opts.Service, *r.open, "md")
 	}
 	return m, nil
 }
 
 // exportIncident writes the timeline (JSONL) or the postmortem draft
 // (Markdown) to a new file in the current folder.
-func exportIncident(l *store.Ledger, st store.Status, format string) tea.Cmd {
+func exportIncident(ctx context.Context, svc *incident.Service, st incident.Status, format string) tea.Cmd {
 	return func() tea.Msg {
 		var buf bytes.Buffer
-		var err error
 		name := st.Short() + ".jsonl"
 		if format == "md" {
 			name = st.Short() + "-postmortem.md"
-			err = l.WritePostmortem(context.Background(), &buf, st.ID)
-		} else {
-			_, err = l.DB().ExportJSONL(context.Background(), &buf, store.Range{Incident: st.ID})
 		}
-		if err != nil {
+		if err := svc.Export(ctx, &buf, format, incident.Range{Incident: st.ID}); err != nil {
 			return exportedMsg{err: err}
 		}
 		path, _ := filepath.Abs(name)
@@ -292,13 +285,10 @@ func (m *Model) reviewOpened(msg reviewOpenMsg) {
 	r := &m.review
 	st := msg.status
 	r.open, r.events, r.items, r.filter, r.offset = &st, msg.events, msg.items, "", 0
-	r.fixes = map[int64][]store.Event{}
+	r.fixes = map[int64][]incident.Entry{}
 	for _, e := range msg.events {
-		if e.Type == store.TypeCorrection {
-			var c store.Correction
-			if json.Unmarshal(e.Payload, &c) == nil {
-				r.fixes[c.Corrects] = append(r.fixes[c.Corrects], e)
-			}
+		if c, ok := e.Payload.(incident.Correction); ok {
+			r.fixes[c.Corrects] = append(r.fixes[c.Corrects], e)
 		}
 	}
 	r.chainOK = msg.report.OK()
@@ -334,7 +324,7 @@ func (m Model) reviewView() string {
 			if s.Drill {
 				drill = "[drill] "
 			}
-			line := fmt.Sprintf("%s %-7s %-9s %s %6s %s%s", s.Short(), s.Severity, s.State, s.DeclaredAt.Format("2006-01-02"), ShortDuration(s.LastAt.Sub(s.DeclaredAt)), drill, termsafe.EscapeLine(s.Title))
+			line := fmt.Sprintf("%s %-7s %-9s %s %6s %s%s", s.Short(), s.Severity, s.State, s.DeclaredAt.Format("2006-01-02"), render.ShortDuration(s.LastAt.Sub(s.DeclaredAt)), drill, termsafe.EscapeLine(s.Title))
 			line = truncate(line, w-6)
 			if i == r.cursor {
 				line = "›" + st.Selected.Render(line)
@@ -403,10 +393,9 @@ func (m Model) reviewRows(width, rows int) []string {
 		if r.hashes {
 			prefix = fmt.Sprintf("#%-4d %s %s", e.Seq, e.Hash.Short(), prefix)
 		}
-		block = append(block, truncate(prefix+termsafe.EscapeLine(e.Actor+" "+e.Type+": "+store.Describe(e)), width))
+		block = append(block, truncate(prefix+termsafe.EscapeLine(e.Actor+" "+e.Type+": "+e.Line()), width))
 		for _, c := range r.fixes[e.Seq] {
-			var cp store.Correction
-			json.Unmarshal(c.Payload, &cp)
+			cp, _ := c.Payload.(incident.Correction)
 			block = append(block, truncate(fmt.Sprintf("    ↳ corrected by #%d (%s): %s", c.Seq, c.Actor, termsafe.EscapeLine(cp.Text)), width))
 		}
 		lines = append(block, lines...)
@@ -433,4 +422,25 @@ func joinColumns(left string, width int, right string) string {
 		out[i] = a + strings.Repeat(" ", max(1, width-lipglossWidth(a))) + b
 	}
 	return strings.Join(out, "\n")
+}
+
+type monthlyMsg struct {
+	text string
+	err  error
+}
+
+// loadMonthly computes this month's review and renders it for the screen.
+func loadMonthly(ctx context.Context, svc *incident.Service, now time.Time, width int, theme render.Theme) tea.Cmd {
+	return func() tea.Msg {
+		rep, err := svc.MonthlyReview(ctx, now, "")
+		if err != nil {
+			return monthlyMsg{err: err}
+		}
+		var md bytes.Buffer
+		if err := rep.WriteMarkdown(&md); err != nil {
+			return monthlyMsg{err: err}
+		}
+		out, err := render.Markdown(md.Bytes(), width, theme)
+		return monthlyMsg{text: out, err: err}
+	}
 }

@@ -9,7 +9,8 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest"
-	"github.com/icconsole/ic/store"
+
+	"github.com/icconsole/ic/incident"
 )
 
 // reviewLedger records three incidents with fixed keys and clock: a closed
@@ -17,46 +18,46 @@ import (
 func reviewLedger(t *testing.T, opts Options) {
 	t.Helper()
 	ctx := context.Background()
-	l := opts.Ledger
+	l := opts.Service
 	at := fixedNow.Add(-48 * time.Hour)
 	clock := func() time.Time { return at }
 	lc := l.WithClock(clock)
 	step := func(d time.Duration) { at = at.Add(d) }
-	a, _, err := lc.Declare(ctx, store.Declaration{Book: "ops", Title: "payments API returning 500s", Severity: "SEV-1", Actor: "alice", Key: "rv-a"})
+	a, _, err := lc.Declare(ctx, incident.Declaration{Book: "ops", Title: "payments API returning 500s", Severity: "SEV-1", By: incident.Actor{Name: "alice"}, Key: "rv-a"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	appendAll := func(id string, ps ...any) {
+	appendAll := func(id string, ps ...incident.Payload) {
 		for _, p := range ps {
 			step(5 * time.Minute)
-			if _, err := lc.Append(ctx, id, "alice", "", p); err != nil {
+			if _, err := lc.Append(ctx, id, incident.Actor{Name: "alice"}, "", p); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	appendAll(a.ID,
-		store.Note{Text: "relay 2 restarted"},
-		store.Note{Text: "scope: payments API, EU region"},
-		store.RoleAssignment{Role: "commander", Name: "alice"},
-		store.StateChange{To: "CONTAINED", Reason: "traffic drained"},
-		store.Correction{Corrects: 2, Text: "it was relay 3"},
-		store.Evidence{Name: "error.log", Size: 26, SHA256: "12f27762783e5c0e1f5b3d8a3c1a0e5b1c4b2a6d9e8f7a6b5c4d3e2f1a0b9c8d"},
-		store.StateChange{To: "RECOVERING"},
-		store.RestartCriteria{Text: "error rate at baseline for 30 minutes"},
-		store.PostmortemLink{URL: "https://wiki.example/pm/1"},
-		store.StateChange{To: "MONITORING"},
-		store.StateChange{To: "CLOSED"},
+		incident.Note{Text: "relay 2 restarted"},
+		incident.Note{Text: "scope: payments API, EU region"},
+		incident.RoleAssignment{Role: "commander", Name: "alice"},
+		incident.StateChange{To: "CONTAINED", Reason: "traffic drained"},
+		incident.Correction{Corrects: 2, Text: "it was relay 3"},
+		incident.Evidence{Name: "error.log", Size: 26, SHA256: "12f27762783e5c0e1f5b3d8a3c1a0e5b1c4b2a6d9e8f7a6b5c4d3e2f1a0b9c8d"},
+		incident.StateChange{To: "RECOVERING"},
+		incident.RestartCriteria{Text: "error rate at baseline for 30 minutes"},
+		incident.PostmortemLink{URL: "https://wiki.example/pm/1"},
+		incident.StateChange{To: "MONITORING"},
+		incident.StateChange{To: "CLOSED"},
 	)
 	step(time.Hour)
-	if _, _, err := lc.Declare(ctx, store.Declaration{Book: "ops", Title: "quarterly key drill", Severity: "SEV-1", Drill: true, Actor: "bob", Key: "rv-drill"}); err != nil {
+	if _, _, err := lc.Declare(ctx, incident.Declaration{Book: "ops", Title: "quarterly key drill", Severity: "SEV-1", Drill: true, By: incident.Actor{Name: "bob"}, Key: "rv-drill"}); err != nil {
 		t.Fatal(err)
 	}
 	step(time.Hour)
-	b, _, err := lc.Declare(ctx, store.Declaration{Book: "ops", Title: "audit relay slow", Severity: "SEV-2", Actor: "carol", Key: "rv-b"})
+	b, _, err := lc.Declare(ctx, incident.Declaration{Book: "ops", Title: "audit relay slow", Severity: "SEV-2", By: incident.Actor{Name: "carol"}, Key: "rv-b"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	appendAll(b.ID, store.Note{Text: "queue at 12k"})
+	appendAll(b.ID, incident.Note{Text: "queue at 12k"})
 }
 
 func runGolden(t *testing.T, opts Options, w, h int, steps func(tm *teatest.TestModel)) {
@@ -122,8 +123,8 @@ func TestRoutineGolden(t *testing.T) {
 				tm.Send(tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}})
 				waitFor(t, tm, "step 6 needs step(s) 3 4 5 done first")
 			})
-			ev := events(t, opts.Ledger)
-			if len(ev) != 3 || ev[0].Type != store.TypeDeclared || ev[2].Type != store.TypeStepChecked {
+			ev := events(t, opts.Service)
+			if len(ev) != 3 || ev[0].Type != (incident.Declared{}).Kind() || ev[2].Type != (incident.StepChecked{}).Kind() {
 				t.Errorf("the refused step was recorded: %d events", len(ev))
 			}
 		})

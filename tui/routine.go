@@ -7,8 +7,9 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+
+	"github.com/icconsole/ic/incident"
 	"github.com/icconsole/ic/runbook"
-	"github.com/icconsole/ic/store"
 )
 
 // A routine run is walked in the same stepper as a checklist; it is an
@@ -16,13 +17,13 @@ import (
 
 type (
 	runStartedMsg struct {
-		run  store.Incident
+		run  incident.Status
 		proc *runbook.Procedure
 		err  error
 	}
 	historyMsg struct {
 		proc string
-		runs []store.RunSummary
+		runs []incident.RunSummary
 		err  error
 	}
 )
@@ -32,7 +33,7 @@ func lipglossWidth(s string) int { return lipgloss.Width(s) }
 // startRun declares a run of routine p (at the book's mildest severity,
 // which carries no requirements) and opens it.
 func (m Model) startRun(p *runbook.Procedure) (tea.Model, tea.Cmd) {
-	if m.opts.Ledger == nil {
+	if m.opts.Service == nil {
 		m.setStatus("no ledger: the console was started without a database")
 		return m, nil
 	}
@@ -40,25 +41,18 @@ func (m Model) startRun(p *runbook.Procedure) (tea.Model, tea.Cmd) {
 		m.setStatus(p.ID + " is not a routine: W walks routines (green); D declares an incident")
 		return m, nil
 	}
-	b, ok := m.opts.Catalog.Book(p.Book)
-	if !ok {
-		return m, nil
-	}
-	sevs := b.Policy.SeverityIDs()
-	d := store.Declaration{Book: p.Book, Title: p.ID + " " + p.Title, Severity: sevs[len(sevs)-1], Kind: "routine",
-		Runbook: &store.ProcedureRef{ID: p.ID, Version: p.Version, Hash: p.Hash}, Actor: m.opts.Actor, Key: store.NewKey()}
-	l := m.opts.Ledger
+	ctx, l, actor := m.ctx(), m.opts.Service, m.opts.Actor
 	m.mode = routineMode
 	m.setStatus("starting a run of " + p.ID + "…")
 	return m, func() tea.Msg {
-		inc, _, err := l.Declare(context.Background(), d)
-		return runStartedMsg{run: inc, proc: p, err: err}
+		run, _, err := l.StartRoutine(ctx, p.ID, actor, incident.NewKey())
+		return runStartedMsg{run: run, proc: p, err: err}
 	}
 }
 
-func loadHistory(l *store.Ledger, proc string) tea.Cmd {
+func loadHistory(ctx context.Context, svc *incident.Service, proc string) tea.Cmd {
 	return func() tea.Msg {
-		runs, err := l.RoutineRuns(context.Background(), proc, 30)
+		runs, err := svc.RoutineRuns(ctx, proc, 30)
 		return historyMsg{proc: proc, runs: runs, err: err}
 	}
 }
@@ -67,7 +61,7 @@ func loadHistory(l *store.Ledger, proc string) tea.Cmd {
 // from it.
 func (m Model) failStep(step runbook.Step, note string) (tea.Model, tea.Cmd) {
 	cmd := m.appendStep(step.Number, stepFailedMark, fmt.Sprintf("failure of step %d", step.Number),
-		store.StepFailed{Procedure: ref(m.steps.proc), Step: step.Number, Text: step.Text, Note: note})
+		incident.StepFailed{Procedure: incident.Ref(m.steps.proc), Step: step.Number, Text: step.Text, Note: note})
 	m.form = &form{kind: formFailDeclare, title: fmt.Sprintf("%s step %d failed", m.steps.proc.ID, step.Number),
 		fields: []field{newYesNoField("Declare an incident from this failure? (the two are linked)")},
 		data:   fmt.Sprintf("%s step %d failed: %s", m.steps.proc.ID, step.Number, note)}
@@ -87,7 +81,7 @@ func (m Model) historyView(width int) []string {
 	}
 	for _, r := range m.history {
 		bar := strings.Repeat("✓", r.Done) + strings.Repeat("-", r.Skipped) + strings.Repeat("✗", r.Failed) + strings.Repeat("·", max(0, total-r.Done-r.Skipped-r.Failed))
-		lines = append(lines, truncate(fmt.Sprintf("%s %s %s", store.ShortID(r.Run), r.Started.Local().Format("01-02 15:04"), bar), width))
+		lines = append(lines, truncate(fmt.Sprintf("%s %s %s", incident.ShortID(r.Run), r.Started.Local().Format("01-02 15:04"), bar), width))
 	}
 	return lines
 }

@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -9,9 +8,10 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+
+	"github.com/icconsole/ic/incident"
 	"github.com/icconsole/ic/internal/termsafe"
 	"github.com/icconsole/ic/runbook"
-	"github.com/icconsole/ic/store"
 )
 
 // pauseLength is the pause that opens the first-response checklist.
@@ -66,39 +66,33 @@ func (s *stepper) progress() (done, total int) {
 	return done, len(s.proc.Steps)
 }
 
-// recordStep applies one event to marks; it returns the id of a procedure
-// the event says is being followed ("" otherwise).
-func recordStep(marks map[string]map[int]stepMark, e store.Event) string {
+// stepKinds are the entry types that mark steps or name the procedure
+// being followed.
+var stepKinds = []string{
+	incident.StepChecked{}.Kind(), incident.StepSkipped{}.Kind(), incident.StepFailed{}.Kind(),
+	incident.RunbookLink{}.Kind(), incident.Declared{}.Kind(),
+}
+
+// recordStep applies one entry to marks; it returns the id of a procedure
+// the entry says is being followed ("" otherwise).
+func recordStep(marks map[string]map[int]stepMark, e incident.Entry) string {
 	set := func(hash string, step int, mk stepMark) {
 		if marks[hash] == nil {
 			marks[hash] = map[int]stepMark{}
 		}
 		marks[hash][step] = mk
 	}
-	switch e.Type {
-	case store.TypeStepChecked:
-		var p store.StepChecked
-		if json.Unmarshal(e.Payload, &p) == nil {
-			set(p.Procedure.Hash, p.Step, stepChecked)
-		}
-	case store.TypeStepSkipped:
-		var p store.StepSkipped
-		if json.Unmarshal(e.Payload, &p) == nil {
-			set(p.Procedure.Hash, p.Step, stepSkippedMark)
-		}
-	case store.TypeStepFailed:
-		var p store.StepFailed
-		if json.Unmarshal(e.Payload, &p) == nil {
-			set(p.Procedure.Hash, p.Step, stepFailedMark)
-		}
-	case store.TypeRunbookLinked:
-		var p store.RunbookLink
-		if json.Unmarshal(e.Payload, &p) == nil {
-			return p.Procedure.ID
-		}
-	case store.TypeDeclared:
-		var p store.DeclaredPayload
-		if json.Unmarshal(e.Payload, &p) == nil && p.Runbook != nil {
+	switch p := e.Payload.(type) {
+	case incident.StepChecked:
+		set(p.Procedure.Hash, p.Step, stepChecked)
+	case incident.StepSkipped:
+		set(p.Procedure.Hash, p.Step, stepSkippedMark)
+	case incident.StepFailed:
+		set(p.Procedure.Hash, p.Step, stepFailedMark)
+	case incident.RunbookLink:
+		return p.Procedure.ID
+	case incident.Declared:
+		if p.Runbook != nil {
 			return p.Runbook.ID
 		}
 	}
@@ -106,7 +100,7 @@ func recordStep(marks map[string]map[int]stepMark, e store.Event) string {
 }
 
 // record applies newly polled events.
-func (s *stepper) record(events []store.Event) {
+func (s *stepper) record(events []incident.Entry) {
 	if s.marks == nil {
 		s.marks = map[string]map[int]stepMark{}
 	}
@@ -131,14 +125,14 @@ func (m *Model) endPause(skipped bool) tea.Cmd {
 	if s.proc != nil && len(s.proc.Steps) > 0 && strings.HasPrefix(strings.ToLower(s.proc.Steps[0].Text), "pause") {
 		step := s.proc.Steps[0]
 		if skipped {
-			return m.appendStep(1, stepSkippedMark, "pause skipped", store.StepSkipped{Procedure: ref(s.proc), Step: 1, Text: step.Text, Reason: fmt.Sprintf("pause skipped after %s", took)})
+			return m.appendStep(1, stepSkippedMark, "pause skipped", incident.StepSkipped{Procedure: incident.Ref(s.proc), Step: 1, Text: step.Text, Reason: fmt.Sprintf("pause skipped after %s", took)})
 		}
-		return m.appendStep(1, stepChecked, "pause taken", store.StepChecked{Procedure: ref(s.proc), Step: 1, Text: step.Text})
+		return m.appendStep(1, stepChecked, "pause taken", incident.StepChecked{Procedure: incident.Ref(s.proc), Step: 1, Text: step.Text})
 	}
 	if skipped {
-		return m.appendCmd("pause skipped", store.Note{Text: fmt.Sprintf("first-response pause skipped after %s", took)})
+		return m.appendCmd("pause skipped", incident.Note{Text: fmt.Sprintf("first-response pause skipped after %s", took)})
 	}
-	return m.appendCmd("pause taken", store.Note{Text: "first-response pause of 30s taken"})
+	return m.appendCmd("pause taken", incident.Note{Text: "first-response pause of 30s taken"})
 }
 
 func (m Model) stepsKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
@@ -175,7 +169,7 @@ func (m Model) stepsKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			m.setError(fmt.Errorf("step %d needs step(s) %s done first", step.Number, strings.Trim(fmt.Sprint(missing), "[]")))
 			return m, nil
 		}
-		return m, m.appendStep(step.Number, stepChecked, fmt.Sprintf("%s step %d", s.proc.ID, step.Number), store.StepChecked{Procedure: ref(s.proc), Step: step.Number, Text: step.Text})
+		return m, m.appendStep(step.Number, stepChecked, fmt.Sprintf("%s step %d", s.proc.ID, step.Number), incident.StepChecked{Procedure: incident.Ref(s.proc), Step: step.Number, Text: step.Text})
 	case key.Matches(msg, k.Fail) && m.incident != nil && m.incident.Kind == "routine":
 		step := s.proc.Steps[s.cursor]
 		if s.mark(step.Number) != stepOpen {
@@ -201,7 +195,7 @@ func (m Model) stepsKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 // appendStep marks step n at once, before the ledger answers, so quick
 // keystrokes walk on to the next step instead of recording one twice, and
 // queues the append; if it fails, the mark is taken back.
-func (m *Model) appendStep(n int, mk stepMark, what string, payload any) tea.Cmd {
+func (m *Model) appendStep(n int, mk stepMark, what string, payload incident.Payload) tea.Cmd {
 	s := &m.steps
 	if m.incident == nil || s.proc == nil {
 		return m.appendCmd(what, payload) // says why nothing is recorded
@@ -252,8 +246,7 @@ func (m Model) stepsView(width, height int) string {
 	start := max(0, min(s.cursor-rows/2, len(s.proc.Steps)-rows))
 	for i := start; i < len(s.proc.Steps) && len(lines) < height; i++ {
 		step := s.proc.Steps[i]
-		box := "[ ]"
-		style := st.Muted
+		box, style := "[ ]", lipgloss.NewStyle()
 		switch s.mark(step.Number) {
 		case stepChecked:
 			box, style = "[x]", st.StepDone
@@ -261,8 +254,6 @@ func (m Model) stepsView(width, height int) string {
 			box, style = "[-]", st.StepSkipped
 		case stepFailedMark:
 			box, style = "[✗]", st.Error
-		default:
-			style = lipgloss.NewStyle()
 		}
 		gate := ""
 		if len(step.Requires) > 0 {

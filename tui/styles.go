@@ -3,6 +3,8 @@ package tui
 import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
+
+	"github.com/icconsole/ic/render"
 )
 
 // Styles holds every style the console draws with. Incident red and routine
@@ -37,7 +39,7 @@ type Styles struct {
 // NewStyles builds the styles for a theme. Under termenv.Ascii the colours
 // drop out and the borders and text markers stay, so the console still reads
 // without colour.
-func NewStyles(theme Theme) Styles {
+func NewStyles(theme render.Theme) Styles {
 	r := lipgloss.NewRenderer(nil, termenv.WithProfile(theme.Profile))
 	r.SetColorProfile(theme.Profile)
 	r.SetHasDarkBackground(theme.Dark)

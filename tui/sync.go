@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -10,48 +9,36 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/icconsole/ic/incident"
 	"github.com/icconsole/ic/internal/termsafe"
-	"github.com/icconsole/ic/store"
-	"github.com/icconsole/ic/verifier"
+	"github.com/icconsole/ic/render"
 )
-
-// SyncSource is one configured sync-committee check: a beacon provider set
-// or a pair of files. Check runs in a tea.Cmd.
-type SyncSource struct {
-	Name  string
-	Check func(ctx context.Context) SyncOutcome
-}
-
-// SyncOutcome is what one run of a source found.
-type SyncOutcome struct {
-	Results  []verifier.Result
-	Attempts []verifier.Attempt
-	Err      error
-	Class    verifier.Classification
-}
 
 type syncDoneMsg struct {
 	source  int
-	outcome SyncOutcome
+	outcome incident.SyncReport
+	err     error
 }
 
 type syncState struct {
 	running bool
 	ran     bool
 	at      time.Time
-	outcome SyncOutcome
+	outcome incident.SyncReport
+	err     error // the source itself is wrong (bad URL or root)
 }
 
 // syncPanel shows the last check per source.
 type syncPanel struct {
-	sources []SyncSource
+	sources []incident.SyncSource
 	state   []syncState
 	cursor  int
 	visible bool
 	spinner spinner.Model
 }
 
-func newSyncPanel(sources []SyncSource, sp spinner.Model) syncPanel {
+func newSyncPanel(sources []incident.SyncSource, sp spinner.Model) syncPanel {
 	return syncPanel{sources: sources, state: make([]syncState, len(sources)), spinner: sp}
 }
 
@@ -66,37 +53,35 @@ func (p *syncPanel) running() bool {
 
 func (p *syncPanel) done(msg syncDoneMsg, now time.Time) {
 	if msg.source < len(p.state) {
-		p.state[msg.source] = syncState{ran: true, at: now, outcome: msg.outcome}
+		p.state[msg.source] = syncState{ran: true, at: now, outcome: msg.outcome, err: msg.err}
 	}
 }
 
 // summary says in a few words how source i's last run went.
 func (p *syncPanel) summary(i int) string {
 	out := p.state[i].outcome
-	ok := 0
-	for _, r := range out.Results {
-		if r.OK() {
-			ok++
-		}
+	if p.state[i].err != nil {
+		return "not checked: " + p.state[i].err.Error()
 	}
-	if out.Err != nil && len(out.Results) == 0 {
+	if out.Error != "" && len(out.Results) == 0 {
 		return fmt.Sprintf("failed (%s)", out.Class)
 	}
-	return fmt.Sprintf("%d/%d verified", ok, len(out.Results))
+	return fmt.Sprintf("%d/%d verified", out.Verified(), len(out.Results))
 }
 
-// run starts the selected source's check.
-func (p *syncPanel) run() tea.Cmd {
+// run starts the selected source's check, within ctx.
+func (p *syncPanel) run(ctx context.Context) tea.Cmd {
 	if len(p.sources) == 0 || p.state[p.cursor].running {
 		return nil
 	}
 	i := p.cursor
 	p.state[i].running = true
-	check := p.sources[i].Check
+	src := p.sources[i]
 	return tea.Batch(p.spinner.Tick, func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
-		return syncDoneMsg{source: i, outcome: check(ctx)}
+		rep, err := incident.CheckSync(ctx, src)
+		return syncDoneMsg{source: i, outcome: rep, err: err}
 	})
 }
 
@@ -113,8 +98,8 @@ func (m Model) syncKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			p.cursor++
 		}
 	case key.Matches(msg, k.SyncRun):
-		if cmd := p.run(); cmd != nil {
-			m.setStatus("checking " + p.sources[p.cursor].Name + "…")
+		if cmd := p.run(m.ctx()); cmd != nil {
+			m.setStatus("checking " + p.sources[p.cursor].Name() + "…")
 			return m, cmd
 		}
 	case key.Matches(msg, k.SyncAppend):
@@ -135,36 +120,19 @@ func (m Model) appendSync() (tea.Model, tea.Cmd) {
 		m.setStatus("no open incident to add the result to")
 		return m, nil
 	}
-	out := p.state[p.cursor].outcome
-	results := out.Results
-	if len(results) == 0 && out.Err != nil {
-		results = []verifier.Result{{Source: p.sources[p.cursor].Name, Code: verifier.Invalid, Classification: out.Class, Error: out.Err.Error()}}
-	}
-	bodies := make([]store.Verification, 0, len(results))
-	for _, r := range results {
-		body, err := json.Marshal(r)
-		if err != nil {
-			m.setError(err)
-			return m, nil
-		}
-		bodies = append(bodies, body)
-	}
-	if len(bodies) == 0 {
-		m.setStatus("the last run has no result to add")
+	if p.state[p.cursor].err != nil {
+		m.setStatus("the last run checked nothing: " + p.state[p.cursor].err.Error())
 		return m, nil
 	}
-	l, id, actor := m.opts.Ledger, m.incident.ID, m.opts.Actor
+	rep := p.state[p.cursor].outcome
+	ctx, l, id, actor := m.ctx(), m.opts.Service, m.incident.ID, m.opts.Actor
 	return m, m.enqueue(func() tea.Msg {
-		// One command appends them all, in order.
-		var last appendedMsg
-		for _, b := range bodies {
-			ev, err := l.Append(context.Background(), id, actor, store.NewKey(), b)
-			if err != nil {
-				return appendedMsg{err: err}
-			}
-			last = appendedMsg{event: ev, what: fmt.Sprintf("%d sync-committee result(s)", len(bodies))}
+		err := l.RecordSync(ctx, id, actor, &rep)
+		if err != nil || len(rep.Appended) == 0 {
+			return appendedMsg{err: err}
 		}
-		return last
+		ev, err := l.Entry(ctx, id, rep.Appended[len(rep.Appended)-1])
+		return appendedMsg{event: ev, what: fmt.Sprintf("%d sync-committee result(s)", len(rep.Appended)), err: err}
 	})
 }
 
@@ -182,7 +150,7 @@ func (m Model) syncView(width, height int) string {
 		if i == p.cursor {
 			mark = "›"
 		}
-		head := mark + truncate(termsafe.EscapeLine(src.Name), width-2)
+		head := mark + truncate(termsafe.EscapeLine(src.Name()), width-2)
 		lines = append(lines, st.Title.Render(head))
 		switch {
 		case s.running:
@@ -203,21 +171,21 @@ func (m Model) syncView(width, height int) string {
 func (m Model) syncOutcomeLines(s syncState, width int) []string {
 	st := m.styles
 	var lines []string
-	ago := ShortDuration(m.now.Sub(s.at))
+	ago := render.ShortDuration(m.now.Sub(s.at))
 	for _, a := range s.outcome.Attempts {
 		lines = append(lines, st.Muted.Render(truncate("  ✗ "+termsafe.EscapeLine(a.Endpoint+": "+string(a.Classification)), width)))
 	}
-	if s.outcome.Err != nil && len(s.outcome.Results) == 0 {
-		lines = append(lines, st.Error.Render(truncate(fmt.Sprintf("  FAILED %s", s.outcome.Class), width)))
-		lines = append(lines, st.Muted.Render(truncate("  "+termsafe.EscapeLine(s.outcome.Err.Error()), width)))
+	if s.err != nil {
+		lines = append(lines, st.Error.Render(truncate("  NOT CHECKED", width)))
+		lines = append(lines, st.Muted.Render(truncate("  "+termsafe.EscapeLine(s.err.Error()), width)))
 		return lines
 	}
-	ok := 0
-	for _, r := range s.outcome.Results {
-		if r.OK() {
-			ok++
-		}
+	if s.outcome.Error != "" && len(s.outcome.Results) == 0 {
+		lines = append(lines, st.Error.Render(truncate(fmt.Sprintf("  FAILED %s", s.outcome.Class), width)))
+		lines = append(lines, st.Muted.Render(truncate("  "+termsafe.EscapeLine(s.outcome.Error), width)))
+		return lines
 	}
+	ok := s.outcome.Verified()
 	if n := len(s.outcome.Results); n > 0 {
 		r := s.outcome.Results[n-1]
 		verdict := st.OK.Render(fmt.Sprintf("  %d/%d verified", ok, n))

@@ -11,7 +11,6 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest"
-	"github.com/icconsole/ic/store"
 )
 
 // incidentID hides the one value that differs between runs: the incident
@@ -80,8 +79,8 @@ func TestRespondGolden(t *testing.T) {
 			golden.RequireEqual(t, []byte(view))
 
 			var got []string
-			for _, e := range events(t, opts.Ledger) {
-				got = append(got, e.Type+": "+store.Describe(e))
+			for _, e := range events(t, opts.Service) {
+				got = append(got, e.Type+": "+e.Line())
 			}
 			want := []string{
 				`declared: declared SEV-1 "payments API returning 500s" (OPEN, book ops) from O-020 v3`,

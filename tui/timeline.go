@@ -7,8 +7,9 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/icconsole/ic/incident"
 	"github.com/icconsole/ic/internal/termsafe"
-	"github.com/icconsole/ic/store"
 )
 
 // timelinePage is how many events are read at a time.
@@ -20,14 +21,14 @@ const timelinePage = 200
 // incident scrolls like an empty one.
 type timeline struct {
 	id     string
-	events []store.Event // ascending by seq, a contiguous run ending at the newest loaded
-	total  int64         // events in the incident
+	events []incident.Entry // ascending by seq, a contiguous run ending at the newest loaded
+	total  int64            // events in the incident
 	// offset is how many rows the view is scrolled up from the bottom.
 	offset  int
 	loading bool
 }
 
-func newTimeline(id string, events []store.Event, total int64) timeline {
+func newTimeline(id string, events []incident.Entry, total int64) timeline {
 	return timeline{id: id, events: events, total: total}
 }
 
@@ -46,7 +47,7 @@ func (t *timeline) firstSeq() int64 {
 }
 
 // append adds newly polled events (only those after the newest held).
-func (t *timeline) append(events []store.Event, total int64) {
+func (t *timeline) append(events []incident.Entry, total int64) {
 	last := t.lastSeq()
 	for _, e := range events {
 		if e.Seq > last {
@@ -60,9 +61,9 @@ func (t *timeline) append(events []store.Event, total int64) {
 	t.total = total
 }
 
-func (t *timeline) prepend(older []store.Event) {
+func (t *timeline) prepend(older []incident.Entry) {
 	first := t.firstSeq()
-	var keep []store.Event
+	var keep []incident.Entry
 	for _, e := range older {
 		if first == 0 || e.Seq < first {
 			keep = append(keep, e)
@@ -74,7 +75,7 @@ func (t *timeline) prepend(older []store.Event) {
 // scroll moves the view by delta rows (positive: towards older) and
 // returns a command that loads an older page when the view nears the top
 // of what is held.
-func (t *timeline) scroll(delta, rows int, l *store.Ledger) tea.Cmd {
+func (t *timeline) scroll(ctx context.Context, delta, rows int, l *incident.Service) tea.Cmd {
 	t.offset = max(0, min(t.offset+delta, len(t.events)-1))
 	if t.loading || l == nil || t.firstSeq() <= 1 || len(t.events)-t.offset-rows > rows {
 		return nil
@@ -82,7 +83,7 @@ func (t *timeline) scroll(delta, rows int, l *store.Ledger) tea.Cmd {
 	t.loading = true
 	id, before := t.id, t.firstSeq()
 	return func() tea.Msg {
-		events, err := l.DB().Page(context.Background(), id, before, timelinePage)
+		events, err := l.Page(ctx, id, before, timelinePage)
 		return olderLoadedMsg{id: id, events: events, err: err}
 	}
 }
@@ -92,13 +93,13 @@ func (m Model) timelineKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	rows := m.bodyHeight() - 2
 	switch {
 	case key.Matches(msg, k.Up):
-		return m, m.timeline.scroll(1, rows, m.opts.Ledger)
+		return m, m.timeline.scroll(m.ctx(), 1, rows, m.opts.Service)
 	case key.Matches(msg, k.Down):
-		return m, m.timeline.scroll(-1, rows, m.opts.Ledger)
+		return m, m.timeline.scroll(m.ctx(), -1, rows, m.opts.Service)
 	case key.Matches(msg, k.PageUp):
-		return m, m.timeline.scroll(rows, rows, m.opts.Ledger)
+		return m, m.timeline.scroll(m.ctx(), rows, rows, m.opts.Service)
 	case key.Matches(msg, k.PageDown):
-		return m, m.timeline.scroll(-rows, rows, m.opts.Ledger)
+		return m, m.timeline.scroll(m.ctx(), -rows, rows, m.opts.Service)
 	}
 	return m, nil
 }
@@ -145,7 +146,7 @@ func (m Model) timelineView(width, height int) string {
 		if m.utc {
 			ts = e.Time.UTC()
 		}
-		line := fmt.Sprintf("%s %-8s %s", ts.Format(layout), truncate(termsafe.EscapeLine(e.Actor), 8), termsafe.EscapeLine(store.Describe(e)))
+		line := fmt.Sprintf("%s %-8s %s", ts.Format(layout), truncate(termsafe.EscapeLine(e.Actor), 8), termsafe.EscapeLine(e.Line()))
 		lines = append(lines, truncate(line, width))
 	}
 	return strings.Join(lines, "\n")

@@ -7,7 +7,9 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
+
 	"github.com/icconsole/ic/internal/termsafe"
+	"github.com/icconsole/ic/render"
 	"github.com/icconsole/ic/runbook"
 )
 
@@ -54,7 +56,7 @@ func (m Model) headerView() string {
 	}
 	if m.incident != nil && m.incident.Kind == "routine" {
 		in := m.incident
-		line1 := strings.Join([]string{st.Header.Render(in.Short()), st.RoutineMark.Render("ROUTINE RUN"), "⏱ " + ShortDuration(m.now.Sub(in.DeclaredAt))}, "  ")
+		line1 := strings.Join([]string{st.Header.Render(in.Short()), st.RoutineMark.Render("ROUTINE RUN"), "⏱ " + render.ShortDuration(m.now.Sub(in.DeclaredAt))}, "  ")
 		return line1 + "\n" + st.Title.Render(truncateWords(termsafe.EscapeLine(in.Title), w))
 	}
 	if m.incident == nil {
@@ -78,7 +80,7 @@ func (m Model) headerView() string {
 		st.Header.Render(in.Short()),
 		sev,
 		st.Title.Render(in.State),
-		"⏱ " + ShortDuration(m.now.Sub(in.DeclaredAt)),
+		"⏱ " + render.ShortDuration(m.now.Sub(in.DeclaredAt)),
 		m.countdown(),
 	}
 	if in.Drill {
@@ -111,9 +113,9 @@ func (m Model) countdown() string {
 	case in.UpdateDue.IsZero():
 		return m.styles.Muted.Render("no update cadence")
 	case in.Overdue(m.now):
-		return m.styles.Overdue.Render(" UPDATE OVERDUE " + ShortDuration(m.now.Sub(in.UpdateDue)) + " ")
+		return m.styles.Overdue.Render(" UPDATE OVERDUE " + render.ShortDuration(m.now.Sub(in.UpdateDue)) + " ")
 	}
-	return "update in " + ShortDuration(in.UpdateDue.Sub(m.now))
+	return "update in " + render.ShortDuration(in.UpdateDue.Sub(m.now))
 }
 
 func (m Model) tabsView() string {

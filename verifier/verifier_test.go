@@ -17,10 +17,10 @@ import (
 	"time"
 
 	"github.com/herumi/bls-eth-go-binary/bls"
-	"github.com/icconsole/ic/internal/lightclient"
+	"github.com/icconsole/ic/internal/lightclienttest"
 )
 
-func testdata(t testing.TB) string { return lightclient.Require(t) }
+func testdata(t testing.TB) string { return lightclienttest.Require(t) }
 
 func read(t testing.TB, path string) []byte {
 	t.Helper()

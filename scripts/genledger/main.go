@@ -12,6 +12,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/icconsole/ic/internal/ledgertest"
 	"github.com/icconsole/ic/store"
 )
 
@@ -36,7 +37,7 @@ func main() {
 		os.Exit(1)
 	}
 	start := time.Now()
-	if err := store.Generate(ctx, d, store.GenerateOptions{Incidents: *incidents, Events: *events, Seed: *seed}); err != nil {
+	if err := ledgertest.Generate(ctx, d, ledgertest.GenerateOptions{Incidents: *incidents, Events: *events, Seed: *seed}); err != nil {
 		fmt.Fprintln(os.Stderr, "genledger:", err)
 		os.Exit(1)
 	}

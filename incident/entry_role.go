@@ -1,0 +1,26 @@
+package incident
+
+import "fmt"
+
+// RoleAssignment names who holds one of the incident's roles.
+type RoleAssignment struct {
+	Role string `json:"role"`
+	Name string `json:"name"`
+}
+
+func init() { register[RoleAssignment]() }
+
+func (RoleAssignment) Kind() string { return "role_assigned" }
+
+func (p RoleAssignment) Line() string { return fmt.Sprintf("role %s: %s", p.Role, p.Name) }
+
+func (p RoleAssignment) check(*rules) (Payload, error) {
+	var err error
+	if p.Role, err = cleanName("role", p.Role); err != nil {
+		return nil, err
+	}
+	if p.Name, err = cleanName("name", p.Name); err != nil {
+		return nil, err
+	}
+	return p, nil
+}

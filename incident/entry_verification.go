@@ -1,0 +1,82 @@
+package incident
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/icconsole/ic/store"
+)
+
+// Verification is the result of a sync-committee check as the verifier
+// reports it: the ledger keeps the JSON object as given, and the fields
+// below are read from it for the timeline.
+type Verification struct {
+	raw json.RawMessage
+
+	Code           *int   `json:"code"`
+	Classification string `json:"classification"`
+	Period         uint64 `json:"period"`
+	Slot           uint64 `json:"slot"`
+	Participants   int    `json:"participants"`
+}
+
+func init() { register[Verification]() }
+
+// NewVerification wraps a verifier result (any value that encodes as a JSON
+// object) as an entry payload.
+func NewVerification(result any) (Verification, error) {
+	raw, err := json.Marshal(result)
+	if err != nil {
+		return Verification{}, err
+	}
+	var v Verification
+	return v, v.UnmarshalJSON(raw)
+}
+
+// UnmarshalJSON keeps the object as given and reads the timeline fields.
+func (v *Verification) UnmarshalJSON(b []byte) error {
+	type fields Verification
+	var f fields
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	*v = Verification(f)
+	v.raw = append(json.RawMessage(nil), b...)
+	return nil
+}
+
+// MarshalJSON writes the object as given.
+func (v Verification) MarshalJSON() ([]byte, error) {
+	if v.raw == nil {
+		return []byte("{}"), nil
+	}
+	return v.raw, nil
+}
+
+func (Verification) Kind() string { return "verification" }
+
+func (v Verification) Line() string {
+	code := "?"
+	if v.Code != nil {
+		code = fmt.Sprint(*v.Code)
+	}
+	return fmt.Sprintf("sync-committee check: code %s %s (period %d, slot %d, participants %d/512)", code, v.Classification, v.Period, v.Slot, v.Participants)
+}
+
+func (v Verification) check(*rules) (Payload, error) {
+	var obj map[string]any
+	if err := json.Unmarshal(v.raw, &obj); err != nil {
+		return nil, refuse("verification result is not a JSON object: %v", err)
+	}
+	// Stored in the canonical form encoding/json gives a map (sorted keys).
+	canon, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	var out Verification
+	return out, out.UnmarshalJSON(canon)
+}
+
+func (v Verification) addTo(d *draft, e store.Event) {
+	d.evidence = append(d.evidence, fmt.Sprintf("%s (#%d)", v.Line(), e.Seq))
+}
