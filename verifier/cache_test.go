@@ -315,8 +315,11 @@ func TestRootOfRemembersOnlyTheSameBytes(t *testing.T) {
 	s := newCommitteeStore(nil, false)
 	c := ds.boot.Committee
 	want := c.HashTreeRoot()
-	if s.rootOf(c) != want || s.rootOf(c) != want {
+	if first := s.rootOf(c); first != want {
 		t.Fatal("rootOf differs from HashTreeRoot")
+	}
+	if again := s.rootOf(c); again != want {
+		t.Fatal("the remembered root differs from HashTreeRoot")
 	}
 	other := c
 	other.Pubkeys = append([][]byte(nil), c.Pubkeys...)

@@ -359,8 +359,7 @@ func loadEntry(entry []byte, root Root, want SyncCommittee, strict bool) ([]bls.
 		return nil, total, errors.New("the aggregate point is not a valid G1 point")
 	}
 	if strict {
-		var sum bls.PublicKey
-		sum = keys[0]
+		sum := keys[0]
 		for i := 1; i < len(keys); i++ {
 			sum.Add(&keys[i])
 		}
