@@ -328,3 +328,20 @@ func TestRootOfRemembersOnlyTheSameBytes(t *testing.T) {
 		t.Error("a committee with other bytes got the remembered root")
 	}
 }
+
+// TestACommitteeKeepsTheBytesItsRootProved: keys are decoded after the
+// proof, so the committee must hold its own copy of the proven bytes.
+func TestACommitteeKeepsTheBytesItsRootProved(t *testing.T) {
+	ds := helios(t)
+	k := mainnetChecker(t)
+	c, err := k.TrustBootstrap(ds.boot, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds.boot.Committee.Pubkeys[3] = ds.boot.Committee.Pubkeys[4]
+	ds.boot.Committee.Pubkeys[5][10] ^= 0x01
+	ds.boot.Committee.AggregatePubkey[20] ^= 0x01
+	if r, _ := k.CheckUpdate(c, ds.updates[0]); !r.OK() {
+		t.Errorf("bytes changed after the proof reached the committee: %s", r.Error)
+	}
+}

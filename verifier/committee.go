@@ -171,7 +171,13 @@ func (s *committeeStore) committee(period uint64, root Root, c SyncCommittee) *C
 	if got, ok := s.byKey[key]; ok {
 		return got
 	}
-	out := &Committee{Period: period, Root: root, compressed: c, store: s}
+	// A copy: the keys are decoded later, and the caller's slices may have
+	// changed by then; these bytes are the ones whose root was proven.
+	own := SyncCommittee{Pubkeys: make([][]byte, len(c.Pubkeys)), AggregatePubkey: bytes.Clone(c.AggregatePubkey)}
+	for i, pk := range c.Pubkeys {
+		own.Pubkeys[i] = bytes.Clone(pk)
+	}
+	out := &Committee{Period: period, Root: root, compressed: own, store: s}
 	s.byKey[key] = out
 	return out
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/icconsole/ic/internal/redact"
 )
 
 // DecodeError says which field of which document was wrong, and how.
@@ -17,11 +19,13 @@ type DecodeError struct {
 	Msg   string
 }
 
+// Error quotes the document's content, redacted: a provider may echo a
+// request, credentials included, where JSON should be.
 func (e *DecodeError) Error() string {
 	if e.Field == "" {
-		return fmt.Sprintf("%s: %s", e.Doc, e.Msg)
+		return redact.Text(fmt.Sprintf("%s: %s", e.Doc, e.Msg))
 	}
-	return fmt.Sprintf("%s: field %s: %s", e.Doc, e.Field, e.Msg)
+	return redact.Text(fmt.Sprintf("%s: field %s: %s", e.Doc, e.Field, e.Msg))
 }
 
 // The beacon API's JSON shapes (light-client endpoints), as they come.

@@ -213,7 +213,15 @@ func (s *onlineCheck) failStage(stage, path string, period *uint64, from int) {
 	if len(attempts) == 0 {
 		f.Class, f.Error = ClassBadInput, "every provider was marked as lying earlier in this check: none left to ask"
 	} else {
+		// Name the provider whose answer gave the check its class: a liar
+		// rather than the outage after it.
 		f.Provider = attempts[len(attempts)-1].Endpoint
+		for _, a := range attempts {
+			if a.Classification == f.Class {
+				f.Provider = a.Endpoint
+				break
+			}
+		}
 		f.Error = (&FetchError{Path: path, Attempts: attempts}).Error()
 	}
 	s.rep.Failure = f
@@ -347,9 +355,9 @@ func (s *onlineCheck) updates(ctx context.Context, start, target uint64, first *
 				lastFailed = &r
 				break
 			}
-			if nc == nil && next < target {
+			if next < target && (nc == nil || nc.Period != next+1) {
 				a.Period = ptr(next)
-				lie(&a, ClassBadInput, fmt.Errorf("the update for period %d carries no next_sync_committee: the chain of trust cannot go on to period %d", next, next+1))
+				lie(&a, ClassBadInput, fmt.Errorf("the update for period %d hands on no committee for period %d (its next_sync_committee is missing, or its attested header is in another period): the chain of trust cannot go on", next, next+1))
 				break
 			}
 			s.rep.Periods = append(s.rep.Periods, r)
@@ -357,7 +365,7 @@ func (s *onlineCheck) updates(ctx context.Context, start, target uint64, first *
 			s.used[i] = true
 			lastFailed = nil
 			if nc != nil {
-				trusted[next+1] = nc
+				trusted[nc.Period] = nc
 			}
 			next++
 		}
