@@ -157,7 +157,7 @@ func quickConfig() Config {
 func wantVerifiedFromSecond(t *testing.T, rep *Report, liar, honest *fakeBeacon, class Classification, stage string, period *uint64, periods int) {
 	t.Helper()
 	if !rep.OK {
-		t.Fatalf("not verified: %s\n%s", rep.Summary, dump(rep))
+		t.Fatalf("not verified: %s\n%s", rep.Summary(), dump(rep))
 	}
 	if len(rep.Periods) != periods {
 		t.Errorf("%d periods, want %d", len(rep.Periods), periods)
@@ -180,8 +180,8 @@ func wantVerifiedFromSecond(t *testing.T, rep *Report, liar, honest *fakeBeacon,
 		t.Errorf("lie at period %v, want %d", lie.Period, *period)
 	}
 	for _, want := range []string{"verified", honest.srv.URL, "lied: " + liar.srv.URL} {
-		if !strings.Contains(rep.Summary, want) {
-			t.Errorf("summary %q lacks %q", rep.Summary, want)
+		if !strings.Contains(rep.Summary(), want) {
+			t.Errorf("summary %q lacks %q", rep.Summary(), want)
 		}
 	}
 	for _, r := range rep.Periods {
@@ -302,8 +302,8 @@ func TestAFailedCheckSaysWhatWasKnown(t *testing.T) {
 		if len(rep.Periods) != 3 || rep.Periods[2].OK() || !rep.Periods[0].OK() {
 			t.Errorf("periods %+v: want 862-863 verified and 864 failed", rep.Periods)
 		}
-		if !strings.Contains(rep.Summary, "FAILED invalid_proof at updates period 864 from "+liar.srv.URL) {
-			t.Errorf("summary %q", rep.Summary)
+		if !strings.Contains(rep.Summary(), "FAILED invalid_proof at updates period 864 from "+liar.srv.URL) {
+			t.Errorf("summary %q", rep.Summary())
 		}
 		if rep.Err() == nil {
 			t.Error("Err() is nil for a failed check")
@@ -374,7 +374,7 @@ func TestRedirects(t *testing.T) {
 		}
 		rep = CheckBeacon(context.Background(), endpoints(t, jumper.srv.URL, honest.srv.URL), d.checkpoint, 867, quickConfig())
 		if !rep.OK || rep.Providers[0].Verdict != VerdictFailed || rep.Attempts[0].Classification != ClassRedirectRefused {
-			t.Errorf("with a second provider: %s\n%+v", rep.Summary, rep.Providers)
+			t.Errorf("with a second provider: %s\n%+v", rep.Summary(), rep.Providers)
 		}
 	})
 	t.Run("within the host: followed", func(t *testing.T) {
@@ -389,7 +389,7 @@ func TestRedirects(t *testing.T) {
 		}
 		rep := CheckBeacon(context.Background(), endpoints(t, mover.srv.URL), d.checkpoint, 867, quickConfig())
 		if !rep.OK {
-			t.Errorf("a same-host redirect is refused: %s", rep.Summary)
+			t.Errorf("a same-host redirect is refused: %s", rep.Summary())
 		}
 	})
 }
@@ -513,7 +513,7 @@ func TestNoSecretLeaves(t *testing.T) {
 		t.Fatalf("want every echoing provider to fail: %s", dump(rep))
 	}
 	check("the report", dump(rep))
-	check("the summary", rep.Summary)
+	check("the summary", rep.Summary())
 	check("the error", rep.Err().Error())
 	for _, a := range rep.Attempts {
 		check("an attempt", a.String())

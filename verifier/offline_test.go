@@ -20,10 +20,10 @@ func TestCheckFilesIsOneReport(t *testing.T) {
 	boot, updates := heliosInputs(t)
 	rep := CheckFiles(context.Background(), MainnetGenesis, boot, []Input{updates}, Config{CacheDir: t.TempDir()})
 	if !rep.OK || len(rep.Periods) != 6 || rep.Class != ClassVerified || rep.Err() != nil {
-		t.Fatalf("%s\n%s", rep.Summary, dump(rep))
+		t.Fatalf("%s\n%s", rep.Summary(), dump(rep))
 	}
-	if rep.Summary != "verified 6 update(s), periods 862-867 from "+updates.Name {
-		t.Errorf("summary %q", rep.Summary)
+	if rep.Summary() != "verified 6 update(s), periods 862-867 from "+updates.Name {
+		t.Errorf("summary %q", rep.Summary())
 	}
 	if len(rep.Inputs) != 2 || rep.Inputs[1].Name != updates.Name || len(rep.Inputs[1].SHA256) != 64 {
 		t.Errorf("inputs %+v", rep.Inputs)
@@ -75,8 +75,8 @@ func TestCheckFilesFailures(t *testing.T) {
 			if (c.period == 0) != (f.Period == nil) || (f.Period != nil && *f.Period != c.period) {
 				t.Errorf("period %v, want %d (0: unknown)", f.Period, c.period)
 			}
-			if !strings.HasPrefix(rep.Summary, fmt.Sprintf("FAILED %s at %s", c.class, c.stage)) {
-				t.Errorf("summary %q", rep.Summary)
+			if !strings.HasPrefix(rep.Summary(), fmt.Sprintf("FAILED %s at %s", c.class, c.stage)) {
+				t.Errorf("summary %q", rep.Summary())
 			}
 		})
 	}

@@ -41,7 +41,7 @@ type Report struct {
 	Mode       string           `json:"mode"`
 	OK         bool             `json:"ok"`
 	Class      Classification   `json:"classification"`
-	Summary    string           `json:"summary"`
+	Line       string           `json:"summary"` // what Summary returns
 	Checkpoint string           `json:"checkpoint,omitempty"`
 	FromPeriod *uint64          `json:"from_period,omitempty"`
 	ToPeriod   *uint64          `json:"to_period,omitempty"`
@@ -93,7 +93,14 @@ type Failure struct {
 // CheckError is a failed check as an error; its Report says everything.
 type CheckError struct{ Report *Report }
 
-func (e *CheckError) Error() string { return e.Report.Summary }
+func (e *CheckError) Error() string { return e.Report.Line }
+
+// Summary is the check in one line: what verified, from where, and who
+// lied; or what failed, where, and why. For example
+//
+//	verified 6 update(s), periods 862-867 via https://b.example; lied: https://a.example
+//	FAILED invalid_proof at updates period 864 from https://a.example: period 864: next_sync_committee_branch does not lead to the attested header's state_root; 2 of 3 update(s) verified, periods 862-863; lied: https://a.example
+func (r *Report) Summary() string { return r.Line }
 
 // Err is nil when the check verified every requested period, else a
 // *CheckError whose message is the summary.
@@ -106,7 +113,7 @@ func (r *Report) Err() error {
 
 func ptr(v uint64) *uint64 { return &v }
 
-// summarize sets OK, Class and Summary from the rest, after a redaction
+// finish sets OK, Class and Line from the rest, after a redaction
 // pass over every string that may carry outside text.
 func (r *Report) finish(red *redact.Redactor, started time.Time) *Report {
 	r.V, r.Started, r.Took = ReportVersion, started, time.Since(started)
@@ -148,7 +155,7 @@ func (r *Report) finish(red *redact.Redactor, started time.Time) *Report {
 		r.Failure.Error = red.Text(r.Failure.Error)
 		r.Failure.Source = red.Text(r.Failure.Source)
 	}
-	r.Summary = r.summary()
+	r.Line = r.summary()
 	return r
 }
 
