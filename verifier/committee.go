@@ -349,19 +349,20 @@ func loadEntry(entry []byte, root Root, want SyncCommittee, strict bool) ([]bls.
 		workers = runtime.GOMAXPROCS(0)
 	}
 	bad := make([]int, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		lo, hi := w*SyncCommitteeSize/workers, (w+1)*SyncCommitteeSize/workers
+	load := func(w int) {
 		bad[w] = -1
-		wg.Go(func() {
-			for i := lo; i < hi; i++ {
-				if keys[i].DeserializeUncompressed(point(i)) != nil || keys[i].IsZero() || (strict && !keys[i].IsValidOrder()) {
-					bad[w] = i
-					return
-				}
+		for i := w * SyncCommitteeSize / workers; i < (w+1)*SyncCommitteeSize/workers; i++ {
+			if keys[i].DeserializeUncompressed(point(i)) != nil || keys[i].IsZero() || (strict && !keys[i].IsValidOrder()) {
+				bad[w] = i
+				return
 			}
-		})
+		}
 	}
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Go(func() { load(w) })
+	}
+	load(0)
 	wg.Wait()
 	for _, i := range bad {
 		if i >= 0 {
