@@ -431,9 +431,9 @@ func (d *DirCache) Get(root Root) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, int64(entrySize)+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p, err)
+	b := make([]byte, entrySize)
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil, fmt.Errorf("%s: %w (it shrank while being read)", p, err)
 	}
 	return b, nil
 }
