@@ -195,8 +195,10 @@ func (k *Checker) CheckUpdate(c *Committee, u *Update) (Result, *Committee) {
 // the signature and verifies with the committee's aggregate_pubkey minus
 // the absent participants' keys, decompressed on their own; that result
 // counts only once the decoding has confirmed aggregate_pubkey is the sum
-// of the keys (decodeCommittee compares them; a cached entry was compared
-// when it was made, and the root binds its points).
+// of the keys (decodeCommittee compares them). A cache entry bound to the
+// root confirms it too (ic stores an entry only after summing its keys, and
+// the root binds its points), so the first check after a restart loads no
+// key at all.
 func verifyWith(c *Committee, u *Update, participants int, signing Root) (Code, error) {
 	if c.loaded.Load() {
 		sig, ok := parseSignature(u.Signature)
@@ -208,6 +210,18 @@ func verifyWith(c *Committee, u *Update, participants int, signing Root) (Code, 
 		}
 		agg := c.aggregate(&u.Bits, participants)
 		return verifyWithAggregate(&agg, &sig, signing), nil
+	}
+	// The first check with a committee whose cache entry is bound to its
+	// root needs no key loaded: the entry confirms aggregate_pubkey is the
+	// keys' sum. Later checks load the keys (once) for warm checks.
+	if !c.store.strict && c.firstUsed.CompareAndSwap(false, true) && c.boundEntry() != nil {
+		sig, ok := parseSignature(u.Signature)
+		if !ok {
+			return SignatureBad, nil
+		}
+		if agg, ok := c.aggregateFromCompressed(&u.Bits, participants); ok {
+			return verifyWithAggregate(&agg, &sig, signing), nil
+		}
 	}
 	var wg sync.WaitGroup
 	var keysErr error

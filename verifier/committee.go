@@ -33,6 +33,11 @@ type Committee struct {
 	keys   []bls.PublicKey
 	total  bls.PublicKey // the sum of keys
 	err    error
+
+	bindOnce  sync.Once
+	bound     []byte     // a cache entry bound to Root, nil when none is
+	bindEvent CacheEvent // what the cache said, when no entry is bound
+	firstUsed atomic.Bool
 }
 
 // ready decodes the keys once; every later call returns at once.
@@ -42,6 +47,14 @@ func (c *Committee) ready() error {
 		c.loaded.Store(true)
 	})
 	return c.err
+}
+
+// boundEntry is the committee's cache entry when the cache holds one whose
+// points are this committee's keys (read and checked once, points not yet
+// loaded), else nil.
+func (c *Committee) boundEntry() []byte {
+	c.bindOnce.Do(func() { c.bound, c.bindEvent = c.store.bind(c) })
+	return c.bound
 }
 
 // CommitteeCache keeps decoded committees across runs, by committee root.
@@ -194,24 +207,39 @@ func (s *committeeStore) cacheEvents() []CacheEvent {
 	return append([]CacheEvent(nil), s.events...)
 }
 
-// keysFor decodes c's keys: from the cache when it holds a good entry for
-// c's root, else from the compressed keys (then stored in the cache).
-func (s *committeeStore) keysFor(c *Committee) ([]bls.PublicKey, bls.PublicKey, error) {
+// bind reads c's cache entry and checks it is bound to c's root; a bound
+// entry is a hit (its points are loaded later, when keys are needed).
+func (s *committeeStore) bind(c *Committee) ([]byte, CacheEvent) {
 	event := CacheEvent{Period: c.Period, Root: fmt.Sprintf("0x%x", c.Root), Outcome: "miss"}
-	if s.cache != nil {
-		entry, err := s.cache.Get(c.Root)
+	if s.cache == nil {
+		return nil, event
+	}
+	entry, err := s.cache.Get(c.Root)
+	if err == nil {
+		if err = bindEntry(entry, c.Root, c.compressed); err == nil {
+			event.Outcome = "hit"
+			s.log(event)
+			return entry, event
+		}
+	}
+	if !errors.Is(err, ErrNotCached) {
+		event.Outcome, event.Reason = "ignored", err.Error()
+	}
+	return nil, event
+}
+
+// keysFor decodes c's keys: from its bound cache entry when it has one and
+// its points load, else from the compressed keys (then stored in the cache).
+func (s *committeeStore) keysFor(c *Committee) ([]bls.PublicKey, bls.PublicKey, error) {
+	event := c.bindEvent
+	if entry := c.boundEntry(); entry != nil {
+		keys, total, err := loadPoints(entry, s.strict)
 		if err == nil {
-			var keys []bls.PublicKey
-			var total bls.PublicKey
-			if keys, total, err = loadEntry(entry, c.Root, c.compressed, s.strict); err == nil {
-				event.Outcome = "hit"
-				s.log(event)
-				return keys, total, nil
-			}
+			return keys, total, nil
 		}
-		if !errors.Is(err, ErrNotCached) {
-			event.Outcome, event.Reason = "ignored", err.Error()
-		}
+		event = CacheEvent{Period: c.Period, Root: fmt.Sprintf("0x%x", c.Root), Outcome: "ignored", Reason: err.Error()}
+	} else {
+		event = c.bindEvent
 	}
 	keys, total, err := decodeCommittee(c.compressed, s.strict)
 	if err != nil {
@@ -306,39 +334,60 @@ func encodeEntry(root Root, keys []bls.PublicKey, total bls.PublicKey) []byte {
 	return append(out, total.SerializeUncompressed()...)
 }
 
-// loadEntry reads a cache entry for root, trusting nothing in it: the size,
-// the magic and the root must match, and every point, compressed again,
-// must be the committee's own key (whose hash tree root was proven), and on
-// the curve. The aggregate key, bound to the root the same way and checked
-// against the keys' sum when the entry was made, stands for their sum;
-// strict mode subgroup-checks every key and sums them again.
+// loadEntry reads a cache entry for root, trusting nothing in it: it must
+// be bound to the committee (bindEntry) and its points must load
+// (loadPoints).
 func loadEntry(entry []byte, root Root, want SyncCommittee, strict bool) ([]bls.PublicKey, bls.PublicKey, error) {
-	ensureBLS()
-	var total bls.PublicKey
+	if err := bindEntry(entry, root, want); err != nil {
+		var total bls.PublicKey
+		return nil, total, err
+	}
+	return loadPoints(entry, strict)
+}
+
+// bindEntry checks that an entry is for root and holds exactly the
+// committee's keys: the size, the magic and the root must match, and every
+// point, compressed again from its bytes, must be the committee's own
+// compressed key, whose hash tree root was proven.
+func bindEntry(entry []byte, root Root, want SyncCommittee) error {
 	switch {
 	case len(entry) != entrySize:
-		return nil, total, fmt.Errorf("entry is %d bytes, want %d (truncated or not ours)", len(entry), entrySize)
+		return fmt.Errorf("entry is %d bytes, want %d (truncated or not ours)", len(entry), entrySize)
 	case string(entry[:len(entryMagic)]) != entryMagic:
-		return nil, total, errors.New("entry does not start with " + fmt.Sprintf("%q", entryMagic) + " (another format or version)")
+		return fmt.Errorf("entry does not start with %q (another format or version)", entryMagic)
 	case !bytes.Equal(entry[len(entryMagic):len(entryMagic)+32], root[:]):
-		return nil, total, fmt.Errorf("entry is for committee root 0x%x, not 0x%x", entry[len(entryMagic):len(entryMagic)+32], root)
+		return fmt.Errorf("entry is for committee root 0x%x, not 0x%x", entry[len(entryMagic):len(entryMagic)+32], root)
 	case len(want.Pubkeys) != SyncCommitteeSize:
-		return nil, total, fmt.Errorf("the committee has %d keys, want %d", len(want.Pubkeys), SyncCommitteeSize)
+		return fmt.Errorf("the committee has %d keys, want %d", len(want.Pubkeys), SyncCommitteeSize)
 	}
-	points := entry[len(entryMagic)+32:]
-	point := func(i int) []byte { return points[i*uncompressedLen : (i+1)*uncompressedLen] }
 	for i := range entryPoints {
+		p := entryPoint(entry, i)
 		wantKey := want.AggregatePubkey
 		if i < SyncCommitteeSize {
 			wantKey = want.Pubkeys[i]
 		}
-		if point(i)[0]&0xe0 != 0 {
-			return nil, total, fmt.Errorf("point %d has compression or infinity flags set", i)
+		if p[0]&0xe0 != 0 {
+			return fmt.Errorf("point %d has compression or infinity flags set", i)
 		}
-		if got := compressedFrom(point(i)); !bytes.Equal(got[:], wantKey) {
-			return nil, total, fmt.Errorf("point %d is not the committee's key %d", i, i)
+		if got := compressedFrom(p); !bytes.Equal(got[:], wantKey) {
+			return fmt.Errorf("point %d is not the committee's key %d", i, i)
 		}
 	}
+	return nil
+}
+
+func entryPoint(entry []byte, i int) []byte {
+	start := len(entryMagic) + 32 + i*uncompressedLen
+	return entry[start : start+uncompressedLen]
+}
+
+// loadPoints loads a bound entry's points, each checked to be on the curve
+// (and, strict, in the subgroup). The aggregate point stands for the keys'
+// sum: ic writes an entry only after summing the keys, and the root binds
+// the aggregate as it binds the keys; strict sums them again.
+func loadPoints(entry []byte, strict bool) ([]bls.PublicKey, bls.PublicKey, error) {
+	ensureBLS()
+	var total bls.PublicKey
 	// Trusting the root, one goroutine: loading takes a quarter of a check
 	// (0.5 µs a point, the on-curve test), and the check runs beside it on
 	// the other core. Strict, the subgroup checks (54 µs a key) go on
@@ -352,7 +401,7 @@ func loadEntry(entry []byte, root Root, want SyncCommittee, strict bool) ([]bls.
 	load := func(w int) {
 		bad[w] = -1
 		for i := w * SyncCommitteeSize / workers; i < (w+1)*SyncCommitteeSize/workers; i++ {
-			if keys[i].DeserializeUncompressed(point(i)) != nil || keys[i].IsZero() || (strict && !keys[i].IsValidOrder()) {
+			if keys[i].DeserializeUncompressed(entryPoint(entry, i)) != nil || keys[i].IsZero() || (strict && !keys[i].IsValidOrder()) {
 				bad[w] = i
 				return
 			}
@@ -369,7 +418,7 @@ func loadEntry(entry []byte, root Root, want SyncCommittee, strict bool) ([]bls.
 			return nil, total, fmt.Errorf("point %d is not a valid G1 point%s", i, strictNote(strict))
 		}
 	}
-	if total.DeserializeUncompressed(point(SyncCommitteeSize)) != nil || total.IsZero() {
+	if total.DeserializeUncompressed(entryPoint(entry, SyncCommitteeSize)) != nil || total.IsZero() {
 		return nil, total, errors.New("the aggregate point is not a valid G1 point")
 	}
 	if strict {
