@@ -1,6 +1,7 @@
 package main
 
 import (
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/icconsole/ic/store"
 
 	"github.com/icconsole/ic/cli"
 	"github.com/icconsole/ic/internal/lightclienttest"
@@ -80,6 +83,17 @@ func TestScripts(t *testing.T) {
 				}
 				ts.Setenv(args[0], m[1])
 			},
+			// rechain DB SHORTID SEQ rewrites an incident's hash chain from
+			// SEQ on with the public formula (README "The hash chain"), as
+			// someone with write access to the file and no key could.
+			"rechain": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 3 {
+					ts.Fatalf("usage: rechain DB SHORTID SEQ")
+				}
+				if err := rechain(ts.MkAbs(args[0]), args[1], args[2]); err != nil {
+					ts.Fatalf("rechain: %v", err)
+				}
+			},
 			// exitcode N PROG ARGS... runs PROG and requires exit code N;
 			// its output can be checked with stdout and stderr afterwards.
 			"exitcode": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -104,4 +118,66 @@ func TestScripts(t *testing.T) {
 			},
 		},
 	})
+}
+
+// rechain rewrites one incident's chain from seq from on, as an attacker
+// with the file and the public formula would, through the plain driver.
+func rechain(path, short, from string) error {
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var n int64
+	var id string
+	if err := db.QueryRow("SELECT n, id FROM incidents WHERE id LIKE ? || '%'", strings.TrimPrefix(short, "INC-")).Scan(&n, &id); err != nil {
+		return err
+	}
+	start, err := strconv.ParseInt(from, 10, 64)
+	if err != nil {
+		return err
+	}
+	type event struct {
+		seq, ms                       int64
+		actor, identity, typ, payload string
+		hash                          []byte
+	}
+	rows, err := db.Query("SELECT seq, time, actor, identity, type, payload, hash FROM events WHERE incident = ? ORDER BY seq", n)
+	if err != nil {
+		return err
+	}
+	var evs []event
+	for rows.Next() {
+		var e event
+		if err := rows.Scan(&e.seq, &e.ms, &e.actor, &e.identity, &e.typ, &e.payload, &e.hash); err != nil {
+			rows.Close()
+			return err
+		}
+		evs = append(evs, e)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, stmt := range []string{"DROP TRIGGER IF EXISTS events_no_update", "DROP TRIGGER IF EXISTS events_chain"} {
+		if _, err := db.Exec(stmt); err != nil {
+			return err
+		}
+	}
+	var prev store.Hash
+	for _, e := range evs {
+		if e.seq < start {
+			copy(prev[:], e.hash)
+			continue
+		}
+		h := store.ComputeHash(id, e.seq, e.ms, e.actor, e.typ, []byte(e.payload), prev)
+		if e.identity != "" {
+			h = store.ComputeHashV2(id, e.seq, e.ms, e.actor, e.identity, e.typ, []byte(e.payload), prev)
+		}
+		if _, err := db.Exec("UPDATE events SET prev_hash = ?, hash = ? WHERE incident = ? AND seq = ?", prev[:], h[:], n, e.seq); err != nil {
+			return err
+		}
+		prev = h
+	}
+	return nil
 }

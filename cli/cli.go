@@ -25,6 +25,9 @@ import (
 
 	"github.com/icconsole/ic/docs"
 	"github.com/icconsole/ic/incident"
+	"github.com/icconsole/ic/internal/checkpoint"
+	"github.com/icconsole/ic/internal/safefile"
+	"github.com/icconsole/ic/internal/signers"
 	"github.com/icconsole/ic/internal/termsafe"
 	"github.com/icconsole/ic/runbook"
 )
@@ -79,10 +82,14 @@ type env struct {
 	stdoutFile *os.File
 
 	// Global flags; the environment fills what a flag leaves empty.
-	db, runbooks, actor string
+	db, runbooks, actor, allowedSigners, checkpointDir string
 
 	catalog *runbook.Catalog
+	warned  map[string]bool // catalog problems already reported
 	svc     *incident.Service
+	// closers run when the command is done (the runbook folder).
+	closers []func() error
+	cfg     *config // the configuration file, read once (config.go)
 }
 
 // execute builds the command tree and runs args through it.
@@ -132,6 +139,10 @@ func isCobraUsageError(err error) bool {
 }
 
 func (e *env) close() {
+	e.warnCatalog()
+	for _, c := range e.closers {
+		_ = c()
+	}
 	if e.svc != nil {
 		if err := e.svc.Close(); err != nil {
 			fmt.Fprintf(e.stderr, "ic: warning: closing the ledger: %v\n", err)
@@ -173,11 +184,20 @@ func (e *env) runbookFS() (fs.FS, string, error) {
 	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
 		return nil, "", fmt.Errorf("runbook folder %s: not a readable folder (check --runbooks or IC_RUNBOOKS)", dir)
 	}
-	return os.DirFS(dir), dir, nil
+	// Nothing read through it leaves the folder, and a pipe or device in
+	// it is refused per file, never read.
+	d, err := safefile.OpenDir(dir)
+	if err != nil {
+		return nil, "", fmt.Errorf("runbook folder %s: %w", dir, err)
+	}
+	e.closers = append(e.closers, d.Close)
+	return d, dir, nil
 }
 
-// books loads the runbook books once. Problems in single files do not stop
-// ic: they are reported on stderr and the rest is used.
+// books loads the runbook books' policies once; a procedure is read when a
+// command first asks for it, so a bad procedure file costs only the
+// commands that touch it. Problems in single files do not stop ic: they are
+// reported on stderr (warnCatalog) and the rest is used.
 func (e *env) books() (*runbook.Catalog, error) {
 	if e.catalog != nil {
 		return e.catalog, nil
@@ -186,15 +206,29 @@ func (e *env) books() (*runbook.Catalog, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, probs := runbook.Load(fsys, label)
-	for _, p := range probs {
-		fmt.Fprintf(e.stderr, "ic: warning: %s\n", termsafe.EscapeLine(p.String()))
-	}
-	if len(c.Books()) == 0 {
+	c, _ := runbook.LoadPolicies(e.ctx, fsys, label)
+	e.catalog = c
+	e.warnCatalog()
+	if len(c.BookIDs()) == 0 {
 		return nil, fmt.Errorf("no usable runbook book in %s (run 'ic runbook lint %s')", label, label)
 	}
-	e.catalog = c
 	return c, nil
+}
+
+// warnCatalog reports the problems found in the books so far, each once.
+func (e *env) warnCatalog() {
+	if e.catalog == nil {
+		return
+	}
+	if e.warned == nil {
+		e.warned = map[string]bool{}
+	}
+	for _, p := range e.catalog.Problems() {
+		if msg := p.String(); !e.warned[msg] {
+			e.warned[msg] = true
+			fmt.Fprintf(e.stderr, "ic: warning: %s\n", termsafe.EscapeLine(msg))
+		}
+	}
 }
 
 // dbPath is --db, IC_DB, or the default under the XDG state folder.
@@ -232,13 +266,112 @@ func (e *env) service() (*incident.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	return e.configure(svc)
+}
+
+// readService opens the ledger for reading only: verify, export, timeline,
+// receipts and the reviews work on a read-only file and create nothing.
+func (e *env) readService() (*incident.Service, error) {
+	if e.svc != nil {
+		return e.svc, nil
+	}
+	cat, err := e.books()
+	if err != nil {
+		return nil, err
+	}
+	path, err := e.dbPath()
+	if err != nil {
+		return nil, err
+	}
+	svc, err := incident.OpenReadOnly(e.ctx, path, cat, e.clock())
+	if err != nil {
+		return nil, err
+	}
+	return e.configure(svc)
+}
+
+// configure gives a service what the configuration names: whose approvals
+// count, the checkpoint key and the folder of checkpoint copies.
+func (e *env) configure(svc *incident.Service) (*incident.Service, error) {
 	e.svc = svc
-	return svc, nil
+	if p := firstNonEmpty(e.allowedSigners, os.Getenv("IC_ALLOWED_SIGNERS"), e.configValue(func(c config) string { return c.AllowedSigners })); p != "" {
+		allowed, err := signers.ReadAllowed(p)
+		if err != nil {
+			return nil, err
+		}
+		e.svc = e.svc.WithAllowedSigners(allowed)
+	}
+	signer, err := e.checkpointSigner()
+	if err != nil {
+		return nil, err
+	}
+	e.svc = e.svc.WithCheckpoints(signer, e.checkpointFolder(), func(msg string) {
+		fmt.Fprintf(e.stderr, "ic: warning: %s\n", termsafe.EscapeLine(msg))
+	})
+	return e.svc, nil
+}
+
+// keyPath is the checkpoint signing key: IC_CHECKPOINT_KEY, else
+// $XDG_CONFIG_HOME/ic/checkpoint.key (~/.config/ic/checkpoint.key).
+func (e *env) keyPath() string {
+	if p := os.Getenv("IC_CHECKPOINT_KEY"); p != "" {
+		return p
+	}
+	dir := os.Getenv("XDG_CONFIG_HOME")
+	if dir == "" || !filepath.IsAbs(dir) {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		dir = filepath.Join(home, ".config")
+	}
+	return filepath.Join(dir, "ic", "checkpoint.key")
+}
+
+// checkpointSigner loads the checkpoint key when there is one (nil when
+// none was created: checkpoints are then not signed).
+func (e *env) checkpointSigner() (*checkpoint.Signer, error) {
+	p := e.keyPath()
+	if p == "" {
+		return nil, nil
+	}
+	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return checkpoint.LoadSigner(p)
+}
+
+// checkpointFolder is --checkpoint-dir, IC_CHECKPOINT_DIR, or the
+// configuration's checkpoints ("" for none).
+func (e *env) checkpointFolder() string {
+	return firstNonEmpty(e.checkpointDir, os.Getenv("IC_CHECKPOINT_DIR"), e.configValue(func(c config) string { return c.Checkpoints }))
+}
+
+// trustedKeys are the verifier keys whose checkpoints verify trusts: the
+// ones given, and the public half of the local checkpoint key.
+func (e *env) trustedKeys(given []string) []string {
+	keys := append([]string(nil), given...)
+	if p := e.keyPath(); p != "" {
+		if b, err := safefile.Read(e.ctx, p+".pub", safefile.Key); err == nil {
+			keys = append(keys, strings.TrimSpace(string(b)))
+		}
+	}
+	return keys
 }
 
 // incident opens the ledger and resolves an incident reference.
 func (e *env) incident(ref string) (*incident.Service, string, error) {
 	svc, err := e.service()
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := svc.Resolve(e.ctx, ref)
+	return svc, id, err
+}
+
+// readIncident is incident on a ledger opened for reading only.
+func (e *env) readIncident(ref string) (*incident.Service, string, error) {
+	svc, err := e.readService()
 	if err != nil {
 		return nil, "", err
 	}
@@ -259,20 +392,36 @@ func (e *env) clock() func() time.Time {
 
 func (e *env) now() time.Time { return e.clock()().UTC() }
 
-// by is who acts: --actor, IC_ACTOR, or the login name.
+// by is who acts, and how that is known: the login name (identity
+// login), or a name given with --actor, IC_ACTOR or the configuration that
+// is not the login name (identity asserted: a scribe transcribing for
+// someone else, shown as such everywhere).
 func (e *env) by() incident.Actor {
-	for _, name := range []string{e.actor, os.Getenv("IC_ACTOR")} {
-		if name != "" {
-			return incident.Actor{Name: name}
-		}
+	login := loginName()
+	if name := firstNonEmpty(e.actor, os.Getenv("IC_ACTOR"), e.configActor()); name != "" && name != login {
+		return incident.Actor{Name: name, Via: incident.ViaAsserted}
 	}
+	return incident.Actor{Name: login, Via: incident.ViaLogin}
+}
+
+// loginName is the operating-system account running ic.
+func loginName() string {
 	if u, err := user.Current(); err == nil && u.Username != "" {
-		return incident.Actor{Name: u.Username}
+		return u.Username
 	}
 	if u := os.Getenv("USER"); u != "" {
-		return incident.Actor{Name: u}
+		return u
 	}
-	return incident.Actor{Name: "unknown"}
+	return "unknown"
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // stdoutTerminal reports whether stdout is an interactive terminal.

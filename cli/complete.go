@@ -180,3 +180,15 @@ func oneLine(s string) string {
 		return r
 	}, s)
 }
+
+// bookClasses are the incident classes of a book ("" for the default).
+func (e *env) bookClasses(book string) []string {
+	cat, err := e.books()
+	if err != nil {
+		return nil
+	}
+	if book == "" {
+		book = cat.DefaultBook()
+	}
+	return incident.Classes(cat, book)
+}

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"golang.org/x/term"
 
 	"github.com/icconsole/ic/incident"
-	"github.com/icconsole/ic/render"
+	"github.com/icconsole/ic/internal/termsafe"
 	"github.com/icconsole/ic/tui"
 )
 
@@ -27,7 +29,11 @@ func (e *env) openConsole(cf consoleFlags, mode consoleMode) error {
 	if !inOK || !outOK || !term.IsTerminal(int(in.Fd())) || !term.IsTerminal(int(out.Fd())) {
 		return usageError{msg: "no terminal: the console needs an interactive terminal on stdin and stdout. Use a subcommand instead ('ic help' lists them)."}
 	}
-	sync, err := syncSources(cf)
+	cfg, err := e.config()
+	if err != nil {
+		return fmt.Errorf("%w (fix it with 'ic config edit', or set IC_CONFIG to another file)", err)
+	}
+	sync, err := syncSources(cf, cfg)
 	if err != nil {
 		return err
 	}
@@ -35,17 +41,34 @@ func (e *env) openConsole(cf consoleFlags, mode consoleMode) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Book != "" {
+		if _, ok := svc.Books().Book(cfg.Book); !ok {
+			return fmt.Errorf("configuration %s: book %q is not loaded (books: %s)", cfg.path, termsafe.EscapeLine(cfg.Book), bookIDs(svc.Books()))
+		}
+	}
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
+	// The background is decided once, here, before the program owns the
+	// terminal; lipgloss's default renderer (which bubbles' own styles
+	// use) is told too, so nothing asks the terminal later.
+	theme := consoleTheme(cfg.Theme, in, out)
+	lipgloss.SetColorProfile(theme.Profile)
+	lipgloss.SetHasDarkBackground(theme.Dark)
+	cfgPath, _ := configPath()
 	opts := tui.Options{
-		Context: ctx,
-		Catalog: svc.Books(),
-		Service: svc,
-		Theme:   render.DetectTheme(),
-		Actor:   e.by(),
-		Routine: mode.routine,
-		Review:  cf.review,
-		Sync:    sync,
+		Context:   ctx,
+		Catalog:   svc.Books(),
+		Service:   svc,
+		Theme:     theme,
+		Actor:     e.by(),
+		Book:      cfg.Book,
+		Routine:   mode.routine,
+		Review:    cf.review,
+		Sync:      sync,
+		SyncEvery: cfg.syncEvery(),
+		SaveSync: func(beacons []string, checkpoint string) (string, error) {
+			return cfgPath, saveSync(cfgPath, beacons, checkpoint)
+		},
 	}
 	if opts.Draft, err = svc.Drafts().Read(); err != nil {
 		fmt.Fprintf(e.stderr, "ic: warning: %v\n", err)
@@ -72,9 +95,9 @@ func (e *env) openConsole(cf consoleFlags, mode consoleMode) error {
 	return fmt.Errorf("console: %w", err)
 }
 
-// syncSources is the sync panel's configuration from the console flags
-// and the environment.
-func syncSources(cf consoleFlags) ([]incident.SyncSource, error) {
+// syncSources is the sync panel's configuration from the console flags,
+// the environment, then the configuration file.
+func syncSources(cf consoleFlags, cfg config) ([]incident.SyncSource, error) {
 	var out []incident.SyncSource
 	if cf.syncBootstrap != "" || len(cf.syncUpdates) > 0 {
 		if cf.syncBootstrap == "" || len(cf.syncUpdates) == 0 {
@@ -88,6 +111,12 @@ func syncSources(cf consoleFlags) ([]incident.SyncSource, error) {
 	}
 	if checkpoint == "" {
 		checkpoint = os.Getenv("IC_CHECKPOINT")
+	}
+	if beacon == "" {
+		beacon = strings.Join(cfg.Sync.Beacons, ",")
+	}
+	if checkpoint == "" {
+		checkpoint = cfg.Sync.Checkpoint
 	}
 	if beacon != "" {
 		if checkpoint == "" {

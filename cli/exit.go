@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -51,7 +50,9 @@ func exitCode(err error, interrupted os.Signal, stderr io.Writer) int {
 	case errors.As(err, &serr):
 		fmt.Fprintf(stderr, "ic: %s\n", serr.Error())
 		return signalCode(serr.sig)
-	case interrupted != nil && errors.Is(err, context.Canceled):
+	case interrupted != nil:
+		// Whatever the error says (a cancelled context, an interrupted
+		// SQLite wait for the ledger's lock), a signal ended the run.
 		fmt.Fprintf(stderr, "ic: interrupted (%s): nothing more was done\n", interrupted)
 		return signalCode(interrupted)
 	case errors.As(err, &uerr):

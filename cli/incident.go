@@ -17,7 +17,7 @@ import (
 func (e *env) incidentCommand() *cobra.Command {
 	c := group("incident", "declare, list and show incidents; change severity and state",
 		"Declare, list and show incidents, and change their severity and state.", "respond",
-		e.incidentOpen(), e.incidentList(), e.incidentShow())
+		e.incidentOpen(), e.incidentList(), e.incidentShow(), e.incidentPreflight())
 	for _, s := range []entrySpec{severityEntry(), stateEntry()} {
 		sub := e.entryCommand(s)
 		sub.GroupID = ""
@@ -46,7 +46,7 @@ func (e *env) incidentOpen() *cobra.Command {
 				return err
 			}
 			if book == "" {
-				book = cat.DefaultBook()
+				book = e.defaultBook(cat.DefaultBook())
 			}
 			b, ok := cat.Book(book)
 			if !ok {
@@ -72,9 +72,8 @@ func (e *env) incidentOpen() *cobra.Command {
 			if asJSON {
 				return e.printJSON(struct {
 					incident.Status
-					Short string `json:"short_id"`
-					Event any    `json:"event"`
-				}{st, st.Short(), entry.Event})
+					Event any `json:"event"`
+				}{st, entry.Event})
 			}
 			fmt.Fprintf(e.stdout, "%s declared: %s %s %q (book %s)\n", st.Short(), st.Severity, st.State, st.Title, st.Book)
 			if !st.UpdateDue.IsZero() {
@@ -87,7 +86,7 @@ func (e *env) incidentOpen() *cobra.Command {
 	f := c.Flags()
 	f.StringVar(&title, "title", "", "title `T`: what is wrong, in a few words (required)")
 	f.StringVar(&sev, "sev", "", "severity `S`, one of the book's levels (required)")
-	f.StringVar(&book, "book", "", "book `B` whose policy applies (default: ops)")
+	f.StringVar(&book, "book", "", "book `B` whose policy applies (default: the configuration's book, else ops)")
 	f.StringVar(&class, "class", "", "incident class `C`, one of the book's classes")
 	f.StringVar(&rb, "runbook", "", "procedure `ID` that opened it (cited by id, version and hash)")
 	f.BoolVar(&drill, "drill", false, "this is a drill (counted apart in reviews)")
@@ -100,12 +99,15 @@ func (e *env) incidentOpen() *cobra.Command {
 	_ = c.RegisterFlagCompletionFunc("sev", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return e.bookSeverities(book), cobra.ShellCompDirectiveNoFileComp
 	})
+	_ = c.RegisterFlagCompletionFunc("class", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return e.bookClasses(book), cobra.ShellCompDirectiveNoFileComp
+	})
 	return c
 }
 
 func (e *env) incidentList() *cobra.Command {
 	var open bool
-	var book string
+	var book, class string
 	var asJSON bool
 	c := &cobra.Command{
 		Use:   "list",
@@ -119,7 +121,7 @@ func (e *env) incidentList() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			list, err := svc.List(e.ctx, incident.ListFilter{OpenOnly: open, Book: book})
+			list, err := svc.List(e.ctx, incident.ListFilter{OpenOnly: open, Book: book, Class: class})
 			if err != nil {
 				return err
 			}
@@ -134,15 +136,19 @@ func (e *env) incidentList() *cobra.Command {
 				}
 				return nil
 			}
-			now := time.Now()
+			now := e.now()
 			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tSEVERITY\tSTATE\tDECLARED\tEVENTS\tNEXT UPDATE\tTITLE")
+			fmt.Fprintln(tw, "ID\tSEVERITY\tSTATE\tCLASS\tDECLARED\tEVENTS\tNEXT UPDATE\tDEADLINE\tTITLE")
 			for _, s := range list {
 				title := termsafe.EscapeLine(s.Title)
 				if s.Drill {
 					title = "[drill] " + title
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", s.Short(), s.Severity, s.State, s.DeclaredAt.Local().Format("2006-01-02 15:04"), s.Events, dueText(s, now), title)
+				class := s.Class
+				if class == "" {
+					class = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", s.Short(), s.Severity, s.State, termsafe.EscapeLine(class), s.DeclaredAt.Local().Format("2006-01-02 15:04"), s.Events, dueText(s, now), deadlineText(s, now), title)
 			}
 			return tw.Flush()
 		},
@@ -150,9 +156,23 @@ func (e *env) incidentList() *cobra.Command {
 	f := c.Flags()
 	f.BoolVar(&open, "open", false, "only incidents that are not closed")
 	f.StringVar(&book, "book", "", "only incidents of book `B`")
+	f.StringVar(&class, "class", "", "only incidents of class `C`")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	_ = c.RegisterFlagCompletionFunc("book", e.completeBooks)
 	return c
+}
+
+// deadlineText says when the next deadline of the book falls due, or how
+// overdue it is ("-" when none is running).
+func deadlineText(s incident.Status, now time.Time) string {
+	d, ok := s.NextDeadline()
+	if !ok {
+		return "-"
+	}
+	if d.Overdue(now) {
+		return d.What + " OVERDUE by " + render.ShortDuration(now.Sub(d.Due))
+	}
+	return d.What + " due in " + render.ShortDuration(d.Due.Sub(now))
 }
 
 // dueText says when the next status update is due, or how overdue it is.
@@ -197,18 +217,32 @@ func (e *env) incidentShow() *cobra.Command {
 				}
 				return e.printJSON(struct {
 					incident.Status
-					Short  string `json:"short_id"`
-					Recent []any  `json:"recent"`
-				}{st, st.Short(), events})
+					Recent []any `json:"recent"`
+				}{st, events})
 			}
-			now := time.Now()
+			now := e.now()
 			w := e.stdout
 			fmt.Fprintf(w, "%s  %s\n", st.Short(), termsafe.EscapeLine(st.Title))
 			fmt.Fprintf(w, "book       %s%s\n", st.Book, map[bool]string{true: " (drill)"}[st.Drill])
-			fmt.Fprintf(w, "severity   %s\n", st.Severity)
+			fmt.Fprintf(w, "severity   %s%s\n", st.Severity, map[bool]string{true: " (worst so far " + st.WorstSeverity + ", whose close requirements apply)"}[st.WorstSeverity != st.Severity])
+			if st.Class != "" {
+				fmt.Fprintf(w, "class      %s\n", termsafe.EscapeLine(st.Class))
+			}
 			fmt.Fprintf(w, "state      %s\n", st.State)
 			fmt.Fprintf(w, "declared   %s by %s (%s ago)\n", st.DeclaredAt.Local().Format("2006-01-02 15:04:05 MST"), st.DeclaredBy, render.ShortDuration(now.Sub(st.DeclaredAt)))
 			fmt.Fprintf(w, "update     %s\n", dueText(st, now))
+			for _, d := range st.Deadlines {
+				state := "not started"
+				switch {
+				case d.Done:
+					state = fmt.Sprintf("done (seq %d)", d.DoneSeq)
+				case d.Overdue(now):
+					state = fmt.Sprintf("OVERDUE since %s (%s ago)", d.Due.Local().Format("2006-01-02 15:04 MST"), render.ShortDuration(now.Sub(d.Due)))
+				case !d.Due.IsZero():
+					state = fmt.Sprintf("due %s (in %s)", d.Due.Local().Format("2006-01-02 15:04 MST"), render.ShortDuration(d.Due.Sub(now)))
+				}
+				fmt.Fprintf(w, "deadline   %s within %s: %s\n", d.What, d.Within, state)
+			}
 			fmt.Fprintf(w, "events     %d (head %s)\n", st.Events, st.HeadHash[:12])
 			if len(st.Missing) > 0 && !st.Closed {
 				fmt.Fprintf(w, "to close   the timeline still needs: %s\n", strings.Join(st.Missing, "; "))
@@ -238,6 +272,6 @@ func printEntries(w io.Writer, entries []incident.Entry, utc bool) {
 		if utc {
 			t = en.Time.UTC()
 		}
-		fmt.Fprintf(w, "%5d  %s  %-10s %-18s %s\n", en.Seq, t.Format(layout), termsafe.EscapeLine(en.Actor), en.Type, termsafe.EscapeLine(en.Line()))
+		fmt.Fprintf(w, "%5d  %s  %-10s %-18s %s\n", en.Seq, t.Format(layout), termsafe.EscapeLine(en.Who()), en.Type, termsafe.EscapeLine(en.Line()))
 	}
 }

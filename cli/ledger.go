@@ -114,7 +114,7 @@ func (e *env) timelineCommand() *cobra.Command {
 	}
 	mkRange := e.rangeFlags(c)
 	c.RunE = func(c *cobra.Command, args []string) error {
-		svc, id, err := e.incident(args[0])
+		svc, id, err := e.readIncident(args[0])
 		if err != nil {
 			return err
 		}
@@ -123,7 +123,7 @@ func (e *env) timelineCommand() *cobra.Command {
 			return err
 		}
 		if asJSON {
-			_, err := svc.ExportJSONL(e.ctx, e.stdout, r)
+			_, err := svc.WriteEventsJSONL(e.ctx, e.stdout, r)
 			return err
 		}
 		entries, err := svc.Entries(e.ctx, r)
@@ -139,18 +139,22 @@ func (e *env) timelineCommand() *cobra.Command {
 }
 
 func (e *env) verifyCommand() *cobra.Command {
-	var asJSON bool
+	var asJSON, full bool
+	var files, trust []string
 	c := &cobra.Command{
 		Use:   "verify [ID]",
-		Short: "check the ledger: every hash chain, the append-only triggers, SQLite's quick_check",
-		Long:  "Check the ledger: every incident's hash chain (or one incident's), that the append-only triggers are in place, and SQLite's quick_check. Every problem names the incident and seq. Exits 1 if anything is wrong.",
+		Short: "check the ledger: the log, the chains, checkpoints, evidence, triggers, approvals",
+		Long: `Check the ledger, opened read-only: the Merkle log over every record (incident rows, entries, evidence), each incident's hash chain, the evidence bytes, the append-only triggers (by their SQL text), SQLite's quick_check, every checkpoint's signature and its consistency with the log, and the approvals' signatures and two-party rule.
+
+By default it starts from the newest checkpoint it trusts (signed by the local checkpoint key, or a --trust key): it proves the log consistent with every checkpoint it finds (in the ledger, in the checkpoint folder, in --checkpoint files) and re-reads only what was appended since. --full re-reads and re-hashes everything. Every problem names the check and the record (incident and seq, or log index). Exits 1 if anything is wrong.`,
 		Example: `  ic verify
+  ic verify --full --checkpoint ticket-4711.checkpoint
   ic verify INC-7f3a9c --json`,
 		GroupID:           "ledger",
 		Args:              argsBetween(0, 1),
 		ValidArgsFunction: e.completeIncidents,
 		RunE: func(c *cobra.Command, args []string) error {
-			svc, err := e.service()
+			svc, err := e.readService()
 			if err != nil {
 				return err
 			}
@@ -160,7 +164,8 @@ func (e *env) verifyCommand() *cobra.Command {
 					return err
 				}
 			}
-			rep, err := svc.Verify(e.ctx, id)
+			o := incident.VerifyOptions{Full: full, Incident: id, Verifiers: e.trustedKeys(trust), CheckpointDir: e.checkpointFolder(), CheckpointFiles: files}
+			rep, err := svc.VerifyWith(e.ctx, o)
 			if err != nil {
 				return err
 			}
@@ -173,17 +178,7 @@ func (e *env) verifyCommand() *cobra.Command {
 					return err
 				}
 			} else {
-				for _, p := range rep.Problems {
-					fmt.Fprintln(e.stdout, "FAIL", termsafe.EscapeLine(p.String()))
-				}
-				status := "verified"
-				if !rep.OK() {
-					status = fmt.Sprintf("%d problem(s)", len(rep.Problems))
-				}
-				fmt.Fprintf(e.stdout, "ledger %s: %d incident(s), %d event(s), %s (chains, triggers, quick_check) in %s\n", svc.LedgerPath(), rep.Incidents, rep.Events, status, rep.Took.Round(time.Millisecond))
-				if id != "" && rep.OK() {
-					fmt.Fprintf(e.stdout, "%s head %s\n", incident.ShortID(id), rep.Heads[id])
-				}
+				e.printVerify(svc.LedgerPath(), id, rep)
 			}
 			if !rep.OK() {
 				return errSilent
@@ -191,8 +186,41 @@ func (e *env) verifyCommand() *cobra.Command {
 			return nil
 		},
 	}
-	c.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f := c.Flags()
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.BoolVar(&full, "full", false, "re-read and re-hash every record, on every core (default: from the newest trusted checkpoint)")
+	f.StringSliceVar(&files, "checkpoint", nil, "a checkpoint `FILE` kept elsewhere (a ticket, a chat) to prove the ledger against (repeatable)")
+	f.StringSliceVar(&trust, "trust", nil, "a verifier `KEY` (or file) whose checkpoints are trusted, besides the local key's (repeatable)")
 	return c
+}
+
+func (e *env) printVerify(path, id string, rep incident.VerifyReport) {
+	for _, p := range rep.Problems {
+		fmt.Fprintln(e.stdout, "FAIL", termsafe.EscapeLine(p.String()))
+	}
+	if rep.MoreProblems > 0 {
+		fmt.Fprintf(e.stdout, "FAIL ... and %d more problem(s)\n", rep.MoreProblems)
+	}
+	for _, ch := range rep.Checks {
+		if ch.Skipped != "" {
+			fmt.Fprintf(e.stdout, "note: %s: %s\n", ch.Name, termsafe.EscapeLine(ch.Skipped))
+		}
+	}
+	status := "verified"
+	if !rep.OK() {
+		status = fmt.Sprintf("%d problem(s)", len(rep.Problems)+rep.MoreProblems)
+	}
+	var checked []string
+	for _, ch := range rep.Checks {
+		if ch.Covered != "" {
+			checked = append(checked, ch.Name)
+		}
+	}
+	fmt.Fprintf(e.stdout, "ledger %s: %s verify, %d incident(s), %d event(s), log of %d records, %d checkpoint(s): %s (%s) in %s\n",
+		path, rep.Mode, rep.Incidents, rep.Events, rep.LogSize, len(rep.Checkpoints), status, strings.Join(checked, ", "), rep.Took.Round(time.Millisecond))
+	if id != "" && rep.OK() {
+		fmt.Fprintf(e.stdout, "%s head %s\n", incident.ShortID(id), rep.Heads[id])
+	}
 }
 
 func (e *env) exportCommand() *cobra.Command {
@@ -213,7 +241,7 @@ func (e *env) exportCommand() *cobra.Command {
 		if format != "jsonl" && format != "md" {
 			return usageError{msg: "--format must be jsonl or md", cmd: c.CommandPath()}
 		}
-		svc, id, err := e.incident(args[0])
+		svc, id, err := e.readIncident(args[0])
 		if err != nil {
 			return err
 		}

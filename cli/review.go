@@ -16,7 +16,7 @@ import (
 
 func (e *env) reviewCommand() *cobra.Command {
 	return group("review", "reviews computed from the ledger",
-		"Reviews computed from the ledger.", "review", e.reviewMonthly())
+		"Reviews computed from the ledger.", "review", e.reviewMonthly(), e.reviewTrail())
 }
 
 func (e *env) reviewMonthly() *cobra.Command {
@@ -39,7 +39,7 @@ func (e *env) reviewMonthly() *cobra.Command {
 					return usageError{msg: fmt.Sprintf("--month %q is not YYYY-MM", termsafe.EscapeLine(month)), cmd: c.CommandPath()}
 				}
 			}
-			svc, err := e.service()
+			svc, err := e.readService()
 			if err != nil {
 				return err
 			}
@@ -187,4 +187,64 @@ func (e *env) routineHistory() *cobra.Command {
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return c
+}
+
+func (e *env) reviewTrail() *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "trail ID",
+		Short: "the audit-trail completeness of an incident: each item the book requires, present (with its seq) or missing",
+		Long:  "Check an incident's record against what its book says an audit trail must hold (AZ-015 §32 for atlas-zero; the book's list, or else its close requirements, for the others), at the worst severity the incident had. Each item is present, with the entry that satisfies it, or missing, with what would satisfy it. Exits 1 when anything is missing.",
+		Example: `  ic review trail INC-7f3a9c
+  ic review trail INC-7f3a9c --json`,
+		Args:              argsBetween(1, 1),
+		ValidArgsFunction: e.completeIncidents,
+		RunE: func(c *cobra.Command, args []string) error {
+			svc, id, err := e.readIncident(args[0])
+			if err != nil {
+				return err
+			}
+			t, err := svc.Completeness(e.ctx, id)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if err := e.printJSON(t); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintf(e.stdout, "%s audit trail (%s; book %s at %s)\n", t.Incident, termsafe.EscapeLine(t.Source), t.Book, t.Severity)
+				tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+				for _, it := range t.Items {
+					if it.Present {
+						fmt.Fprintf(tw, "present\t%s\tseq %d by %s\t%s\n", termsafe.EscapeLine(it.Name), it.Seq, termsafe.EscapeLine(it.By), termsafe.EscapeLine(truncateText(it.Detail, 60)))
+					} else {
+						fmt.Fprintf(tw, "MISSING\t%s\t\t(one of: %s)\n", termsafe.EscapeLine(it.Name), strings.Join(it.SatisfiedBy, ", "))
+					}
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				if len(t.Items) == 0 {
+					fmt.Fprintln(e.stdout, "the book requires nothing of this incident's audit trail at its severity")
+				}
+				fmt.Fprintf(e.stdout, "%d of %d item(s) present\n", len(t.Items)-t.Missing(), len(t.Items))
+			}
+			if !t.Complete {
+				return errSilent
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+// truncateText cuts s to n runes with an ellipsis.
+func truncateText(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }

@@ -43,7 +43,9 @@ With no command, in a terminal, ic opens the full-screen console: declare an inc
 	pf := root.PersistentFlags()
 	pf.StringVar(&e.db, "db", "", "ledger database `FILE` (env IC_DB; default $XDG_STATE_HOME/ic/ic.db)")
 	pf.StringVar(&e.runbooks, "runbooks", "", "`DIR` of runbook books used instead of the embedded ones (env IC_RUNBOOKS)")
-	pf.StringVar(&e.actor, "actor", "", "`NAME` recorded as the actor of every entry (env IC_ACTOR; default: login name)")
+	pf.StringVar(&e.actor, "actor", "", "`NAME` recorded as the actor of every entry; a name other than your login is recorded as asserted (env IC_ACTOR; default: login name)")
+	pf.StringVar(&e.checkpointDir, "checkpoint-dir", "", "`DIR` where signed checkpoints are copied, outside the ledger (env IC_CHECKPOINT_DIR)")
+	pf.StringVar(&e.allowedSigners, "allowed-signers", "", "git allowed-signers `FILE`: whose SSH signatures count for approvals (env IC_ALLOWED_SIGNERS)")
 	f := root.Flags()
 	f.StringVar(&cf.incident, "incident", "", "console: open incident `ID` at start")
 	f.BoolVar(&cf.review, "review", false, "console: start in review mode (the audit scribe's view)")
@@ -69,9 +71,11 @@ With no command, in a terminal, ic opens the full-screen console: declare an inc
 	for _, c := range e.entryCommands() {
 		root.AddCommand(c)
 	}
-	root.AddCommand(e.evidenceCommand())
+	root.AddCommand(e.evidenceCommand(), e.approveCommand())
 	root.AddCommand(e.ledgerCommands()...)
+	root.AddCommand(e.keyCommand(), e.checkpointCommand(), e.receiptCommand(), e.verifyReceiptCommand())
 	root.AddCommand(e.reviewCommand(), e.routineCommand(), e.synccheckCommand(), e.versionCommand())
+	root.AddCommand(e.configCommand())
 	root.SetHelpCommandGroupID("")
 	root.SetCompletionCommandGroupID("")
 	return root

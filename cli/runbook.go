@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/icconsole/ic/internal/safefile"
 	"github.com/icconsole/ic/internal/termsafe"
 	"github.com/icconsole/ic/render"
 	"github.com/icconsole/ic/runbook"
@@ -33,13 +34,15 @@ type procedureJSON struct {
 	Reviewed string   `json:"reviewed,omitempty"`
 	Hash     string   `json:"hash"`
 	Steps    int      `json:"steps"`
+	// Replaces lists the old ids and versions this procedure answers for.
+	Replaces []runbook.Replacement `json:"replaces,omitempty"`
 }
 
 func toProcedureJSON(p *runbook.Procedure) procedureJSON {
 	return procedureJSON{
 		ID: p.ID, Title: p.Title, Kind: string(p.Kind), Book: p.Book, Severity: p.Severity,
 		Classes: p.Classes, Triggers: p.Triggers, Version: p.Version, Reviewed: p.Reviewed,
-		Hash: p.Hash, Steps: len(p.Steps),
+		Hash: p.Hash, Steps: len(p.Steps), Replaces: p.Replaces,
 	}
 }
 
@@ -114,14 +117,15 @@ func bookIDs(cat *runbook.Catalog) string {
 
 func (e *env) runbookShow() *cobra.Command {
 	var plain, asJSON bool
-	var width int
+	var width, version int
 	c := &cobra.Command{
 		Use:   "show ID",
 		Short: "show one procedure (rendered in a terminal, plain text otherwise)",
-		Long:  "Show one procedure: rendered with colour in a terminal, as plain text (no escape codes at all) when stdout is not a terminal, NO_COLOR is set, or --plain is given. --json prints its metadata and parsed steps.",
+		Long:  "Show one procedure: rendered with colour in a terminal, as plain text (no escape codes at all) when stdout is not a terminal, NO_COLOR is set, or --plain is given. --json prints its metadata and parsed steps. A procedure that was renumbered is found by its old id (with --version, the version a ledger cites), and a note on stderr says where it went.",
 		Example: `  ic runbook show O-020
   ic runbook show O-020 --plain --width 72
-  ic runbook show TPAF-001 --json`,
+  ic runbook show TPAF-001 --json
+  ic runbook show O-104 --version 2     # a ledger cites O-104 v2: where it went`,
 		Args:              argsBetween(1, 1),
 		ValidArgsFunction: e.completeProcedures(""),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -129,12 +133,20 @@ func (e *env) runbookShow() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, ok, probs := runbook.Find(fsys, label, args[0])
+			// The whole catalog is read: a renumbered procedure's old id is
+			// known only from the front matter of the one that replaced it.
+			p, note, ok, probs := runbook.FindResolved(fsys, label, args[0], version)
 			for _, prob := range probs {
 				fmt.Fprintf(e.stderr, "ic: warning: %s\n", termsafe.EscapeLine(prob.String()))
 			}
 			if !ok {
+				if note != "" {
+					return fmt.Errorf("%s", termsafe.EscapeLine(note))
+				}
 				return fmt.Errorf("no procedure %q (list them with 'ic runbook list')", termsafe.EscapeLine(args[0]))
+			}
+			if note != "" {
+				fmt.Fprintf(e.stderr, "ic: note: %s\n", termsafe.EscapeLine(note))
 			}
 			if asJSON {
 				return e.printJSON(struct {
@@ -170,6 +182,7 @@ func (e *env) runbookShow() *cobra.Command {
 	f.BoolVar(&plain, "plain", false, "plain text without colour or escape codes (the default when stdout is not a terminal or NO_COLOR is set)")
 	f.IntVar(&width, "width", 0, "wrap at `N` columns (default: the terminal's width, or 80)")
 	f.BoolVar(&asJSON, "json", false, "print the procedure's metadata and parsed steps as JSON")
+	f.IntVar(&version, "version", 0, "the version `N` a ledger entry cites: a renumbered procedure is found by its old id and version")
 	return c
 }
 
@@ -195,9 +208,14 @@ func (e *env) runbookLint() *cobra.Command {
 				if err != nil || !info.IsDir() {
 					return fmt.Errorf("lint %s: not a readable folder", args[0])
 				}
-				fsys, label = os.DirFS(args[0]), strings.TrimSuffix(args[0], "/")
+				d, err := safefile.OpenDir(args[0])
+				if err != nil {
+					return fmt.Errorf("lint %s: %w", args[0], err)
+				}
+				defer d.Close()
+				fsys, label = d, strings.TrimSuffix(args[0], "/")
 			}
-			cat, probs := runbook.Load(fsys, label)
+			cat, probs := runbook.LoadContext(e.ctx, fsys, label)
 			if asJSON {
 				if probs == nil {
 					probs = []runbook.Problem{}
@@ -212,9 +230,11 @@ func (e *env) runbookLint() *cobra.Command {
 			}
 			if len(probs) > 0 {
 				fmt.Fprintf(e.stderr, "%d problem(s) in %s\n", len(probs), label)
+			}
+			if runbook.HasErrors(probs) {
 				return errSilent
 			}
-			if !asJSON {
+			if !asJSON && len(probs) == 0 {
 				n := len(cat.Filter(runbook.Filter{}))
 				fmt.Fprintf(e.stdout, "%s: %d book(s), %d procedure(s), no problems\n", label, len(cat.Books()), n)
 			}

@@ -1,11 +1,14 @@
 package incident
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/icconsole/ic/internal/safefile"
 )
 
 // Drafts keeps what an operator has typed but not yet added to the
@@ -23,7 +26,7 @@ func (d Drafts) Path() string { return d.path }
 
 // Read returns the saved draft ("" when none).
 func (d Drafts) Read() (string, error) {
-	b, err := os.ReadFile(d.path)
+	b, err := safefile.Read(context.Background(), d.path, safefile.Draft)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}

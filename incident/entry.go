@@ -102,6 +102,10 @@ func (e Entry) Line() string {
 	return strings.ReplaceAll(strings.ReplaceAll(e.Payload.Line(), "\r", ""), "\n", " ⏎ ")
 }
 
+// Who is the entry's actor as shown: the name, marked when it was only
+// asserted ("alice (asserted)") or proven by a key ("bob (key)").
+func (e Entry) Who() string { return ActorOf(e.Event).Label() }
+
 // Readable reports whether the entry's payload decoded as its kind.
 func (e Entry) Readable() bool {
 	_, bad := e.Payload.(unreadable)

@@ -83,3 +83,5 @@ func (p ActionItem) addTo(d *draft, e store.Event) {
 }
 
 func (p ActionItemDone) addTo(d *draft, _ store.Event) { d.done[p.Item] = true }
+
+func (p ActionItem) trailArg() string { return p.Text }

@@ -23,3 +23,5 @@ func (p Correction) check(r *rules) (Payload, error) {
 	p.Text, err = cleanText("correction", p.Text, MaxTextBytes, true)
 	return p, err
 }
+
+func (p Correction) trailArg() string { return p.Text }

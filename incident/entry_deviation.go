@@ -16,3 +16,5 @@ func (p Deviation) check(*rules) (Payload, error) {
 	p.Text, err = cleanText("deviation", p.Text, MaxTextBytes, true)
 	return p, err
 }
+
+func (p Deviation) trailArg() string { return p.Text }

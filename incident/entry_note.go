@@ -16,3 +16,5 @@ func (p Note) check(*rules) (Payload, error) {
 	p.Text, err = cleanText("note", p.Text, MaxTextBytes, true)
 	return p, err
 }
+
+func (p Note) trailArg() string { return p.Text }

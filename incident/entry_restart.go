@@ -17,3 +17,5 @@ func (p RestartCriteria) check(*rules) (Payload, error) {
 	p.Text, err = cleanText("restart criteria", p.Text, MaxTextBytes, true)
 	return p, err
 }
+
+func (p RestartCriteria) trailArg() string { return p.Text }

@@ -39,3 +39,5 @@ func (p SeverityChange) check(r *rules) (Payload, error) {
 func (p SeverityChange) addTo(d *draft, e store.Event) {
 	d.severity = append(d.severity, fmt.Sprintf("%s → %s by %s at %s (%s)", p.From, p.To, e.Actor, e.Time.Format("15:04"), p.Reason))
 }
+
+func (p SeverityChange) trailArg() string { return p.To }

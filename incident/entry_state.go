@@ -41,6 +41,15 @@ func (p StateChange) check(r *rules) (Payload, error) {
 		}
 		return nil, refuse("%s (%s) cannot close yet: the timeline has no %s. \"Seems fine now\" is not a criterion", st.Short(), sev, strings.Join(st.Missing, "; no "))
 	}
+	if reqs := pol.StateRequirements(p.To); len(reqs) > 0 {
+		missing, err := r.svc.missing(r.ctx, st.ID, reqs)
+		if err != nil {
+			return nil, err
+		}
+		if len(missing) > 0 {
+			return nil, refuse("%s cannot move to %s yet: the timeline has no %s", st.Short(), p.To, strings.Join(missing, "; no "))
+		}
+	}
 	var err error
 	if p.Reason, err = cleanText("reason", p.Reason, MaxTextBytes, false); err != nil {
 		return nil, err
@@ -52,3 +61,5 @@ func (p StateChange) check(r *rules) (Payload, error) {
 func (p StateChange) addTo(d *draft, e store.Event) {
 	d.states = append(d.states, fmt.Sprintf("%s at %s by %s", p.To, e.Time.Format("2006-01-02 15:04"), e.Actor))
 }
+
+func (p StateChange) trailArg() string { return p.To }

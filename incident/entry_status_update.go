@@ -17,3 +17,5 @@ func (p StatusUpdate) check(*rules) (Payload, error) {
 	p.Text, err = cleanText("status update", p.Text, MaxTextBytes, true)
 	return p, err
 }
+
+func (p StatusUpdate) trailArg() string { return p.Text }

@@ -52,16 +52,22 @@ func (p StepFailed) Line() string {
 	return fmt.Sprintf("✗ %s step %d failed: %s", p.Procedure.ID, p.Step, p.Note)
 }
 
-func (p StepChecked) check(*rules) (Payload, error) {
+func (p StepChecked) check(r *rules) (Payload, error) {
 	if err := checkStep("checked", p.Procedure, p.Step); err != nil {
+		return nil, err
+	}
+	if err := r.stepRules(p.Kind(), p.Procedure, p.Step); err != nil {
 		return nil, err
 	}
 	p.Text = termsafe.EscapeLine(p.Text)
 	return p, nil
 }
 
-func (p StepSkipped) check(*rules) (Payload, error) {
+func (p StepSkipped) check(r *rules) (Payload, error) {
 	if err := checkStep("skipped", p.Procedure, p.Step); err != nil {
+		return nil, err
+	}
+	if err := r.stepRules(p.Kind(), p.Procedure, p.Step); err != nil {
 		return nil, err
 	}
 	var err error
@@ -72,8 +78,11 @@ func (p StepSkipped) check(*rules) (Payload, error) {
 	return p, nil
 }
 
-func (p StepFailed) check(*rules) (Payload, error) {
+func (p StepFailed) check(r *rules) (Payload, error) {
 	if err := checkStep("failed", p.Procedure, p.Step); err != nil {
+		return nil, err
+	}
+	if err := r.stepRules(p.Kind(), p.Procedure, p.Step); err != nil {
 		return nil, err
 	}
 	var err error

@@ -18,6 +18,8 @@ type Verification struct {
 	Period         uint64 `json:"period"`
 	Slot           uint64 `json:"slot"`
 	Participants   int    `json:"participants"`
+	// Error is why a check stopped before it had a result to report.
+	Error string `json:"error"`
 }
 
 func init() { register[Verification]() }
@@ -59,6 +61,11 @@ func (v Verification) Line() string {
 	code := "?"
 	if v.Code != nil {
 		code = fmt.Sprint(*v.Code)
+	}
+	if v.Slot == 0 && v.Error != "" {
+		// A check that failed before it reached an update has no period
+		// or slot to show: say why it failed instead.
+		return fmt.Sprintf("sync-committee check failed: %s: %s", v.Classification, v.Error)
 	}
 	return fmt.Sprintf("sync-committee check: code %s %s (period %d, slot %d, participants %d/512)", code, v.Classification, v.Period, v.Slot, v.Participants)
 }

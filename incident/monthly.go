@@ -39,6 +39,8 @@ type Monthly struct {
 	TimeToClose   Durations        `json:"time_to_close"`
 	OverCadence   []CadenceMiss    `json:"over_update_cadence"`
 	Downgrades    []Downgrade      `json:"downgrades"`
+	Deadlines     []DeadlineMiss   `json:"deadlines_missed"`
+	DrillFigures  DrillFacts       `json:"drill_figures"`
 	OpenActions   []OpenAction     `json:"open_action_items"`
 	NoPostmortem  []IncidentRef    `json:"without_postmortem"`
 	Procedures    []ProcedureUse   `json:"procedures_used"`
@@ -81,6 +83,69 @@ type Downgrade struct {
 	From     string    `json:"from"`
 	To       string    `json:"to"`
 	Reason   string    `json:"reason"`
+}
+
+// DrillFacts are a month's drills measured on their own.
+type DrillFacts struct {
+	TimeToContain Durations   `json:"time_to_contain"`
+	Skipped       []DrillNote `json:"steps_skipped"`
+	Deviations    []DrillNote `json:"deviations"`
+}
+
+// DrillNote is one skipped step (with its reason) or deviation of a drill.
+type DrillNote struct {
+	Incident string `json:"incident"`
+	Seq      int64  `json:"seq"`
+	What     string `json:"what"`
+}
+
+// drillFacts reads a drill's skipped steps and deviations.
+func (s *Service) drillFacts(ctx context.Context, st Status) (DrillFacts, error) {
+	var d DrillFacts
+	err := s.Timeline(ctx, Range{Incident: st.ID, Types: []string{(StepSkipped{}).Kind(), (Deviation{}).Kind()}}, func(e Entry) error {
+		switch p := e.Payload.(type) {
+		case StepSkipped:
+			d.Skipped = append(d.Skipped, DrillNote{Incident: st.Short(), Seq: e.Seq, What: fmt.Sprintf("%s step %d: %s", p.Procedure.ID, p.Step, p.Reason)})
+		case Deviation:
+			d.Deviations = append(d.Deviations, DrillNote{Incident: st.Short(), Seq: e.Seq, What: p.Text})
+		}
+		return nil
+	})
+	return d, err
+}
+
+// DeadlineMiss is a book deadline an incident met late, or has not met
+// and is past.
+type DeadlineMiss struct {
+	Incident string    `json:"incident"`
+	What     string    `json:"what"`
+	Within   string    `json:"within"`
+	Due      time.Time `json:"due"`
+	Done     bool      `json:"done"`
+	LateS    float64   `json:"late_seconds"`
+}
+
+// deadlineMisses lists the deadlines an incident missed: met after they
+// were due, or still open past due at now.
+func (s *Service) deadlineMisses(ctx context.Context, st Status, now time.Time) ([]DeadlineMiss, error) {
+	var out []DeadlineMiss
+	for _, d := range st.Deadlines {
+		if d.Due.IsZero() {
+			continue
+		}
+		at := now
+		if d.Done {
+			e, err := s.db.Event(ctx, st.ID, d.DoneSeq)
+			if err != nil {
+				return nil, err
+			}
+			at = e.Time
+		}
+		if at.After(d.Due) {
+			out = append(out, DeadlineMiss{Incident: st.Short(), What: d.What, Within: d.Within, Due: d.Due, Done: d.Done, LateS: at.Sub(d.Due).Seconds()})
+		}
+	}
+	return out, nil
 }
 
 // downgrades lists an incident's changes to a milder severity.
@@ -143,7 +208,7 @@ func (s *Service) monthlyFromLedger(ctx context.Context, in MonthlyInput) (*Mont
 		in.Now = s.Now()
 	}
 	rep := &Monthly{Month: start.Format("2006-01"), Book: in.Book, Generated: in.Now, BySeverity: []SeverityCount{},
-		OverCadence: []CadenceMiss{}, Downgrades: []Downgrade{}, OpenActions: []OpenAction{}, NoPostmortem: []IncidentRef{}, Procedures: []ProcedureUse{},
+		OverCadence: []CadenceMiss{}, Downgrades: []Downgrade{}, Deadlines: []DeadlineMiss{}, DrillFigures: DrillFacts{Skipped: []DrillNote{}, Deviations: []DrillNote{}}, OpenActions: []OpenAction{}, NoPostmortem: []IncidentRef{}, Procedures: []ProcedureUse{},
 		Stale: []StaleProcedure{}, Routine: RoutineRunCounts{MissingDates: []string{}}}
 	ids, err := s.db.IncidentsDeclared(ctx, start, end, in.Book)
 	if err != nil {
@@ -169,7 +234,8 @@ func (s *Service) monthlyFromLedger(ctx context.Context, in MonthlyInput) (*Mont
 	wg.Wait()
 
 	sevCount := map[string]int{}
-	var contain, closeD []time.Duration
+	var contain, closeD, drillContain []time.Duration
+	var drillRef []string
 	var containRef, closeRef []string
 	procIncidents := map[string]map[string]bool{}
 	dailyDays := map[string]bool{}
@@ -187,6 +253,11 @@ func (s *Service) monthlyFromLedger(ctx context.Context, in MonthlyInput) (*Mont
 			continue
 		case st.Drill:
 			rep.Drills++
+			if f.contain > 0 {
+				drillContain, drillRef = append(drillContain, f.contain), append(drillRef, st.Short())
+			}
+			rep.DrillFigures.Skipped = append(rep.DrillFigures.Skipped, f.drill.Skipped...)
+			rep.DrillFigures.Deviations = append(rep.DrillFigures.Deviations, f.drill.Deviations...)
 			continue
 		}
 		rep.Incidents++
@@ -201,6 +272,7 @@ func (s *Service) monthlyFromLedger(ctx context.Context, in MonthlyInput) (*Mont
 			rep.OverCadence = append(rep.OverCadence, *f.miss)
 		}
 		rep.Downgrades = append(rep.Downgrades, f.downgrades...)
+		rep.Deadlines = append(rep.Deadlines, f.deadlines...)
 		if !f.postmortem {
 			rep.NoPostmortem = append(rep.NoPostmortem, IncidentRef{Incident: st.Short(), Title: st.Title, Severity: st.Severity, State: st.State})
 		}
@@ -217,6 +289,7 @@ func (s *Service) monthlyFromLedger(ctx context.Context, in MonthlyInput) (*Mont
 	}
 	sort.Slice(rep.BySeverity, func(i, j int) bool { return rep.BySeverity[i].Severity < rep.BySeverity[j].Severity })
 	rep.TimeToContain = summarise(contain, containRef)
+	rep.DrillFigures.TimeToContain = summarise(drillContain, drillRef)
 	rep.TimeToClose = summarise(closeD, closeRef)
 	for id, incs := range procIncidents {
 		rep.Procedures = append(rep.Procedures, ProcedureUse{ID: id, Incidents: len(incs)})
@@ -247,6 +320,8 @@ type incidentFacts struct {
 	contain, close time.Duration
 	miss           *CadenceMiss
 	downgrades     []Downgrade
+	deadlines      []DeadlineMiss
+	drill          DrillFacts
 	postmortem     bool
 	actions        []OpenAction
 	procedures     []string
@@ -262,9 +337,6 @@ func (s *Service) gatherFacts(ctx context.Context, id string, in MonthlyInput) (
 	f.status = st
 	if st.Kind == KindRoutine {
 		f.dailyRun, f.err = s.isDailyRun(ctx, st, in.DailyRoutines)
-		return f
-	}
-	if st.Drill {
 		return f
 	}
 	pol, polErr := s.Policy(st.Book)
@@ -296,9 +368,18 @@ func (s *Service) gatherFacts(ctx context.Context, id string, in MonthlyInput) (
 	if !closedAt.IsZero() {
 		f.close = closedAt.Sub(st.DeclaredAt)
 	}
+	if st.Drill {
+		// A drill is measured on its own (AZ-015 §36, the AVS playbook):
+		// time to contain, steps skipped and why, deviations.
+		f.drill, f.err = s.drillFacts(ctx, st)
+		return f
+	}
 	if hasPolicy {
 		f.miss = cadenceMisses(st, pol.UpdateCadence, updates, closedAt, in.Now)
 		f.downgrades = downgrades(st, pol)
+		if f.deadlines, f.err = s.deadlineMisses(ctx, st, in.Now); f.err != nil {
+			return f
+		}
 	}
 	latest, err := s.db.LatestSeqs(ctx, id)
 	if err != nil {
@@ -485,6 +566,27 @@ func (r *Monthly) WriteMarkdown(w io.Writer) error {
 	p("## Response times\n\n")
 	dur("Time to contain", r.TimeToContain)
 	dur("Time to close", r.TimeToClose)
+	p("\n## Drills\n\n")
+	if r.Drills == 0 {
+		p("No drill this month.\n")
+	} else {
+		p("%d drill(s), measured apart.\n\n", r.Drills)
+		dur("Time to contain", r.DrillFigures.TimeToContain)
+		p("\nSteps skipped:\n\n")
+		if len(r.DrillFigures.Skipped) == 0 {
+			p("- none\n")
+		}
+		for _, n := range r.DrillFigures.Skipped {
+			p("- %s #%d %s\n", n.Incident, n.Seq, n.What)
+		}
+		p("\nDeviations:\n\n")
+		if len(r.DrillFigures.Deviations) == 0 {
+			p("- none\n")
+		}
+		for _, n := range r.DrillFigures.Deviations {
+			p("- %s #%d %s\n", n.Incident, n.Seq, n.What)
+		}
+	}
 	p("\n## Status updates over their cadence\n\n")
 	if len(r.OverCadence) == 0 {
 		p("None: every incident was updated on time.\n")
@@ -501,6 +603,15 @@ func (r *Monthly) WriteMarkdown(w io.Writer) error {
 		p("| incident | # | when (UTC) | from | to | reason |\n|---|---|---|---|---|---|\n")
 		for _, d := range r.Downgrades {
 			p("| %s | %d | %s | %s | %s | %s |\n", d.Incident, d.Seq, d.At.Format("2006-01-02 15:04"), d.From, d.To, cell(d.Reason))
+		}
+	}
+	p("\n## Deadlines missed\n\n")
+	if len(r.Deadlines) == 0 {
+		p("None.\n")
+	} else {
+		p("| incident | what | within | due (UTC) | late by | met |\n|---|---|---|---|---|---|\n")
+		for _, d := range r.Deadlines {
+			p("| %s | %s | %s | %s | %s | %s |\n", d.Incident, cell(d.What), d.Within, d.Due.Format("2006-01-02 15:04"), human(d.LateS), map[bool]string{true: "yes, late", false: "not yet"}[d.Done])
 		}
 	}
 	p("\n## Open action items\n\n")

@@ -96,6 +96,9 @@ func writePostmortem(w io.Writer, st Status, entries []Entry, d *draft) {
 	p("| | |\n|---|---|\n")
 	p("| severity | %s |\n", cell(strings.Join(d.severity, "; ")))
 	p("| state | %s |\n", st.State)
+	if st.Class != "" {
+		p("| class | %s |\n", cell(st.Class))
+	}
 	if len(d.states) > 0 {
 		p("| state changes | %s |\n", cell(strings.Join(d.states, "; ")))
 	}
@@ -105,7 +108,7 @@ func writePostmortem(w io.Writer, st Status, entries []Entry, d *draft) {
 
 	p("## Timeline\n\n| # | time (UTC) | actor | entry |\n|---|---|---|---|\n")
 	for _, e := range entries {
-		p("| %d | %s | %s | %s |\n", e.Seq, e.Time.Format("2006-01-02 15:04:05"), cell(e.Actor), cell(e.Line()))
+		p("| %d | %s | %s | %s |\n", e.Seq, e.Time.Format("2006-01-02 15:04:05"), cell(e.Who()), cell(e.Line()))
 	}
 	p("\n")
 

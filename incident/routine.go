@@ -3,6 +3,7 @@ package incident
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/icconsole/ic/runbook"
@@ -45,6 +46,9 @@ type RunSummary struct {
 	Done    int       `json:"done"`
 	Skipped int       `json:"skipped"`
 	Failed  int       `json:"failed"`
+	// Steps says how each recorded step stands by its latest record:
+	// "checked", "skipped" or "failed", by step number.
+	Steps map[int]string `json:"steps,omitempty"`
 }
 
 // RoutineRuns lists the newest runs of a procedure, most recent first.
@@ -69,14 +73,19 @@ func (s *Service) RoutineRuns(ctx context.Context, procedure string, limit int) 
 		if err != nil {
 			return nil, fmt.Errorf("routine run %s: %w", ShortID(r.Run), err)
 		}
-		for _, t := range last {
+		r.Steps = map[int]string{}
+		for step, t := range last {
+			n, _ := strconv.Atoi(step)
 			switch t {
 			case checked:
 				r.Done++
+				r.Steps[n] = "checked"
 			case skipped:
 				r.Skipped++
+				r.Steps[n] = "skipped"
 			case failed:
 				r.Failed++
+				r.Steps[n] = "failed"
 			}
 		}
 		out = append(out, r)

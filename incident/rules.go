@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/icconsole/ic/internal/termsafe"
@@ -16,6 +17,7 @@ const (
 	MaxTextBytes     = 64 << 10 // a note, update, reason: 64 KiB
 	MaxTitleBytes    = 512
 	MaxNameBytes     = 200      // actors, roles, owners, names
+	MaxLabelBytes    = 512      // an evidence label
 	MaxEvidenceBytes = 16 << 20 // evidence kept in the ledger: 16 MiB a file
 	maxRetries       = 200
 )
@@ -35,12 +37,15 @@ type rules struct {
 	svc *Service
 	st  Status
 	pol *runbook.Policy
+	by  Actor     // who makes the entry
+	now time.Time // when it is made
 }
 
 // cleanText checks a text field and makes it safe to store: it must not be
-// empty (when required) or longer than max bytes; control characters and
-// invalid UTF-8 are stored escaped (\x1b), never raw, so the text can never
-// drive a terminal that shows it later.
+// empty (when required); control characters and invalid UTF-8 are stored
+// escaped (\x1b), never raw, so the text can never drive a terminal that
+// shows it later; and the limit applies to the bytes stored, escapes
+// included.
 func cleanText(field, s string, max int, required bool) (string, error) {
 	s = strings.TrimRight(s, "\r\n")
 	if required && strings.TrimSpace(s) == "" {
@@ -49,7 +54,11 @@ func cleanText(field, s string, max int, required bool) (string, error) {
 	if len(s) > max {
 		return "", refuse("%s is %d bytes, over the limit of %d", field, len(s), max)
 	}
-	return termsafe.Escape(s), nil
+	stored := termsafe.Escape(s)
+	if len(stored) > max {
+		return "", refuse("%s is %d bytes once its control characters are escaped for storing, over the limit of %d", field, len(stored), max)
+	}
+	return stored, nil
 }
 
 // cleanName is cleanText for one-line names (actors, roles, owners).

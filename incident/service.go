@@ -18,12 +18,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/icconsole/ic/internal/checkpoint"
+	"github.com/icconsole/ic/internal/safefile"
+	"github.com/icconsole/ic/internal/signers"
 	"github.com/icconsole/ic/internal/termsafe"
 	"github.com/icconsole/ic/runbook"
 	"github.com/icconsole/ic/store"
@@ -40,6 +42,13 @@ type Service struct {
 	db    *store.DB
 	books *runbook.Catalog
 	now   func() time.Time
+	// allowed are the keys whose approvals count (nil: none configured).
+	allowed *signers.Allowed
+	// signer signs checkpoints (nil: none), copied into checkpointDir;
+	// warn hears what failed after an entry was recorded (ledger.go).
+	signer        *checkpoint.Signer
+	checkpointDir string
+	warn          func(string)
 }
 
 // New returns a service over db and books; now is the clock (nil: the
@@ -69,6 +78,14 @@ func (s *Service) WithClock(now func() time.Time) *Service {
 	return &c
 }
 
+// WithAllowedSigners returns a service that accepts approvals signed by
+// the keys in allowed (git's allowed-signers file).
+func (s *Service) WithAllowedSigners(allowed *signers.Allowed) *Service {
+	c := *s
+	c.allowed = allowed
+	return &c
+}
+
 // Close closes the ledger.
 func (s *Service) Close() error { return s.db.Close() }
 
@@ -85,11 +102,11 @@ func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Millise
 
 // Policy is the policy of a book.
 func (s *Service) Policy(book string) (*runbook.Policy, error) {
-	b, ok := s.books.Book(book)
+	pol, ok := s.books.Policy(book)
 	if !ok {
 		return nil, refuse("book %q is not loaded, so its rules cannot be applied (check --runbooks)", book)
 	}
-	return b.Policy, nil
+	return pol, nil
 }
 
 // Procedure finds a procedure by id.
@@ -101,9 +118,58 @@ func (s *Service) Procedure(id string) (*runbook.Procedure, error) {
 	return p, nil
 }
 
-// Actor is who makes an entry.
+// Actor is who makes an entry, and how that was established.
 type Actor struct {
 	Name string
+	// Via says how the name was established: ViaLogin, ViaKey,
+	// ViaSession or ViaAsserted ("" counts as ViaLogin).
+	Via string
+	// Key is the SSH key fingerprint (SHA256:...) for ViaKey and ViaSession.
+	Key string
+}
+
+// How an actor's name was established.
+const (
+	ViaLogin    = "login"    // the operating-system account that ran ic
+	ViaKey      = "key"      // an SSH signature, checked against the allowed signers
+	ViaSession  = "session"  // an authenticated served session (its key)
+	ViaAsserted = "asserted" // a name given with --actor for someone else: a scribe transcribing
+)
+
+// Identity is the canonical form the ledger keeps of how the actor was
+// established ("login", "asserted", "key:SHA256:...", "session:SHA256:...").
+func (a Actor) Identity() string {
+	switch a.Via {
+	case ViaKey, ViaSession:
+		return a.Via + ":" + a.Key
+	case ViaAsserted:
+		return store.IdentityAsserted
+	}
+	return store.IdentityLogin
+}
+
+// ActorOf reads how an entry's actor was established back from the ledger.
+func ActorOf(e store.Event) Actor {
+	a := Actor{Name: e.Actor, Via: ViaAsserted}
+	switch id := e.Identity; {
+	case id == store.IdentityLogin:
+		a.Via = ViaLogin
+	case strings.HasPrefix(id, ViaKey+":"):
+		a.Via, a.Key = ViaKey, strings.TrimPrefix(id, ViaKey+":")
+	case strings.HasPrefix(id, ViaSession+":"):
+		a.Via, a.Key = ViaSession, strings.TrimPrefix(id, ViaSession+":")
+	}
+	return a
+}
+
+// Label is how the actor is shown: the name, marked when it was only
+// asserted or proven by a key ("alice (asserted)", "bob (key)").
+func (a Actor) Label() string {
+	switch a.Via {
+	case ViaAsserted, ViaKey, ViaSession:
+		return a.Name + " (" + a.Via + ")"
+	}
+	return a.Name
 }
 
 // ProcedureRef cites a procedure exactly: id, version and content hash.
@@ -116,6 +182,29 @@ type ProcedureRef struct {
 // Ref cites p.
 func Ref(p *runbook.Procedure) ProcedureRef {
 	return ProcedureRef{ID: p.ID, Version: p.Version, Hash: p.Hash}
+}
+
+// Classes are the incident classes of a book in books: its
+// incident_classes list, or, for a book without one, the classes its
+// procedures name.
+func Classes(books *runbook.Catalog, book string) []string {
+	b, ok := books.Book(book)
+	if !ok {
+		return nil
+	}
+	if ids := b.Policy.IncidentClassIDs(); len(ids) > 0 {
+		return ids
+	}
+	var out []string
+	for _, p := range books.Filter(runbook.Filter{Book: book}) {
+		for _, c := range p.Classes {
+			if !slices.Contains(out, c) {
+				out = append(out, c)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // ShortID is how an incident id is shown: "INC-" and six hex digits.
@@ -167,6 +256,11 @@ func (s *Service) Declare(ctx context.Context, d Declaration) (Status, Entry, er
 	if !pol.KnownSeverity(d.Severity) {
 		return Status{}, Entry{}, refuse("unknown severity %q for book %s: use one of %s", d.Severity, d.Book, joinIDs(pol.SeverityIDs()))
 	}
+	if d.Class != "" {
+		if classes := Classes(s.books, d.Book); !slices.Contains(classes, d.Class) {
+			return Status{}, Entry{}, refuse("%q is not an incident class of book %s; its classes: %s", termsafe.EscapeLine(d.Class), d.Book, joinIDs(classes))
+		}
+	}
 	kind := d.Kind
 	if kind == "" {
 		kind = KindIncident
@@ -190,7 +284,7 @@ func (s *Service) Declare(ctx context.Context, d Declaration) (Status, Entry, er
 		ID:   store.DeclarationID(d.Book, title, d.Severity, now.UnixMilli(), actor, key),
 		Book: d.Book, Title: title, Kind: kind, Drill: d.Drill, DeclaredAt: now, DeclaredBy: actor,
 	}
-	ev := store.Event{Time: now, Actor: actor, Type: (Declared{}).Kind(), Payload: payload, Key: key}
+	ev := store.Event{Time: now, Actor: actor, Identity: d.By.Identity(), Type: (Declared{}).Kind(), Payload: payload, Key: key}
 	inc, ev, _, err = s.db.CreateIncident(ctx, inc, ev)
 	if err != nil {
 		return Status{}, Entry{}, err
@@ -213,7 +307,7 @@ func (s *Service) Append(ctx context.Context, id string, by Actor, key string, p
 	if key == "" {
 		key = NewKey()
 	} else if prev, err := s.db.ByKey(ctx, key); err == nil {
-		return replay(prev, id, actor, payload)
+		return replay(prev, id, actor, by.Identity(), payload)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return Entry{}, err
 	}
@@ -229,7 +323,7 @@ func (s *Service) Append(ctx context.Context, id string, by Actor, key string, p
 		if st.Closed && !pol.AllowedAfterClose(payload.Kind()) {
 			return Entry{}, refuse("%s is %s (closed): a %s cannot be added; allowed after close: %s", st.Short(), st.State, payload.Kind(), allowedAfterClose(pol))
 		}
-		checked, err := payload.check(&rules{ctx: ctx, svc: s, st: st, pol: pol})
+		checked, err := payload.check(&rules{ctx: ctx, svc: s, st: st, pol: pol, by: Actor{Name: actor, Via: by.Via, Key: by.Key}, now: s.stamp()})
 		if err != nil {
 			return Entry{}, err
 		}
@@ -237,16 +331,24 @@ func (s *Service) Append(ctx context.Context, id string, by Actor, key string, p
 		if err != nil {
 			return Entry{}, err
 		}
-		ev := store.Event{Time: s.stamp(), Actor: actor, Type: checked.Kind(), Payload: body, Key: key}
+		ev := store.Event{Time: s.stamp(), Actor: actor, Identity: by.Identity(), Type: checked.Kind(), Payload: body, Key: key}
 		stored, replayed, err := s.db.Append(ctx, id, st.Events, ev)
 		if errors.Is(err, store.ErrConflict) && attempt < maxRetries {
 			continue
+		}
+		var reused *store.KeyReusedError
+		if errors.As(err, &reused) {
+			// Another writer used the key first, with other bytes.
+			return replay(reused.Earlier, id, actor, by.Identity(), payload)
 		}
 		if err != nil {
 			return Entry{}, err
 		}
 		if replayed {
-			return replay(stored, id, actor, payload)
+			return replay(stored, id, actor, by.Identity(), payload)
+		}
+		if sc, ok := checked.(StateChange); ok && sc.To == pol.ClosingState() {
+			s.autoCheckpoint(ctx, st.Short()+" closed")
 		}
 		return Decode(stored), nil
 	}
@@ -255,11 +357,20 @@ func (s *Service) Append(ctx context.Context, id string, by Actor, key string, p
 // replay answers a retry whose idempotency key is already in the ledger:
 // the stored entry if the retry asks for the same entry, else a refusal
 // naming the entry the key was used for.
-func replay(prev store.Event, id, actor string, payload Payload) (Entry, error) {
-	if prev.Incident == id && prev.Type == payload.Kind() && prev.Actor == actor && sameRequest(prev.Payload, payload) {
+func replay(prev store.Event, id, actor, identity string, payload Payload) (Entry, error) {
+	if prev.Incident == id && prev.Type == payload.Kind() && prev.Actor == actor && sameIdentity(prev.Identity, identity) && sameRequest(prev.Payload, payload) {
 		return Decode(prev), nil
 	}
 	return Entry{}, refuse("idempotency key %q was already used for %s seq %d (%s) with other content: use a new key", prev.Key, ShortID(prev.Incident), prev.Seq, prev.Type)
+}
+
+// sameIdentity compares identities, an empty stored one (written before
+// identities were recorded) counting as asserted.
+func sameIdentity(stored, asked string) bool {
+	if stored == "" {
+		stored = store.IdentityAsserted
+	}
+	return stored == asked
 }
 
 // sameRequest reports whether a retried payload asks for what was stored:
@@ -336,28 +447,28 @@ func (s *Service) AttachEvidence(ctx context.Context, id string, by Actor, key, 
 	if st.Closed && !pol.AllowedAfterClose((Evidence{}).Kind()) {
 		return Entry{}, refuse("%s is %s (closed): evidence cannot be attached", st.Short(), st.State)
 	}
+	ev, err := Evidence{Name: name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), Label: label}.clean()
+	if err != nil {
+		return Entry{}, err
+	}
 	if err := s.db.PutBlob(ctx, sum, data); err != nil {
 		return Entry{}, err
 	}
-	return s.Append(ctx, id, by, key, Evidence{Name: name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), Label: label})
+	return s.Append(ctx, id, by, key, ev)
 }
 
 // AttachEvidenceFile attaches the file at path as evidence, named by its
 // base name.
 func (s *Service) AttachEvidenceFile(ctx context.Context, id string, by Actor, key, path, label string) (Entry, error) {
-	info, err := os.Stat(path)
+	// A regular file only (a pipe or a device is refused, never read),
+	// at most 16 MiB, and the read stops when ctx is cancelled.
+	data, err := safefile.Read(ctx, path, safefile.Evidence)
 	if err != nil {
-		return Entry{}, fmt.Errorf("evidence file %s: %w", path, err)
-	}
-	if info.IsDir() {
-		return Entry{}, fmt.Errorf("evidence file %s is a folder: attach files one by one (or an archive)", path)
-	}
-	if info.Size() > MaxEvidenceBytes {
-		return Entry{}, fmt.Errorf("evidence file %s is %d bytes, over the %d-byte limit: keep it elsewhere and record its sha256 in a note", path, info.Size(), MaxEvidenceBytes)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Entry{}, fmt.Errorf("evidence file %s: %w", path, err)
+		var tooLarge *safefile.Error
+		if errors.As(err, &tooLarge) && errors.Is(err, safefile.ErrTooLarge) {
+			return Entry{}, fmt.Errorf("%w: keep it elsewhere and record its sha256 in a note", err)
+		}
+		return Entry{}, err
 	}
 	return s.AttachEvidence(ctx, id, by, key, filepath.Base(path), label, data)
 }
@@ -422,13 +533,20 @@ func (s *Service) Export(ctx context.Context, w io.Writer, format string, r Rang
 // VerifyReport is what Verify found.
 type VerifyReport = store.Report
 
-// Verify checks the ledger (one incident's chain when id is not empty).
+// Verify checks the whole ledger, or one incident when id is not empty,
+// re-reading every record (VerifyWith says what is checked).
 func (s *Service) Verify(ctx context.Context, id string) (store.Report, error) {
-	return s.db.Verify(ctx, id)
+	return s.VerifyWith(ctx, VerifyOptions{Full: id == "", Incident: id})
 }
 
-// Backup writes a verified copy of the ledger to dest.
+// Backup writes a verified copy of the ledger to dest, after signing a
+// checkpoint (when a key is configured) so the copy holds it.
 func (s *Service) Backup(ctx context.Context, dest string) (store.Report, error) {
+	if s.signer != nil {
+		if _, err := s.db.Checkpoint(ctx, s.signer, s.checkpointDir); err != nil {
+			return store.Report{}, fmt.Errorf("backup: signing the checkpoint first: %w", err)
+		}
+	}
 	return s.db.Backup(ctx, dest)
 }
 

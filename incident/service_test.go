@@ -2,6 +2,7 @@ package incident
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -223,5 +224,24 @@ func TestUnreadablePayloadIsShownNotHidden(t *testing.T) {
 	}
 	if e := Decode(store.Event{Type: "note", Payload: []byte(`{"text":"ok"}`)}); !e.Readable() || e.Line() != "ok" {
 		t.Errorf("a good note reads %q", e.Line())
+	}
+}
+
+// Limits apply to what is stored: a note just under 64 KiB whose control
+// characters grow when escaped is refused, not stored over the limit; an
+// evidence label has a limit of its own.
+func TestLimitsApplyToStoredBytes(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, nil)
+	inc := declare(t, s, "SEV-2")
+	text := strings.Repeat("\x1b", MaxTextBytes/2) // 32 KiB raw, 128 KiB escaped
+	if _, err := s.Append(ctx, inc.ID, alice, "", Note{Text: text}); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "once its control characters are escaped") {
+		t.Errorf("a note that grows past the limit when escaped: %v", err)
+	}
+	if _, err := s.AttachEvidence(ctx, inc.ID, alice, "", "log.txt", strings.Repeat("l", MaxLabelBytes+1), []byte("x")); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "evidence label") {
+		t.Errorf("a label over its limit: %v", err)
+	}
+	if _, err := s.db.Blob(ctx, sha256.Sum256([]byte("x"))); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a refused attachment left its bytes in the ledger: %v", err)
 	}
 }

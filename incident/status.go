@@ -16,6 +16,7 @@ import (
 // Status is an incident's current standing, derived from its timeline.
 type Status struct {
 	store.Incident
+	ShortID  string `json:"short_id"`
 	Severity string `json:"severity"`
 	// WorstSeverity is the worst severity the incident ever had: its close
 	// requirements apply, so a downgrade does not dodge them.
@@ -23,6 +24,7 @@ type Status struct {
 	// Severities is the severity history, oldest first.
 	Severities []SeverityPeriod `json:"severity_history"`
 	State      string           `json:"state"`
+	Class      string           `json:"class,omitempty"`
 	Closed     bool             `json:"closed"`
 	Events     int64            `json:"events"`
 	HeadHash   string           `json:"head_hash"`
@@ -33,6 +35,27 @@ type Status struct {
 	UpdateDue time.Time `json:"update_due,omitzero"`
 	// Missing lists the close requirements the timeline does not yet hold.
 	Missing []string `json:"missing_before_close"`
+	// ClosedAt is when the incident reached a closed state (zero while
+	// open): the clock of a closed incident stops there.
+	ClosedAt time.Time `json:"closed_at,omitzero"`
+	// Deadlines are the book's deadlines that apply to the incident.
+	Deadlines []DeadlineStatus `json:"deadlines,omitempty"`
+}
+
+// NextDeadline is the deadline to show first: the earliest due and not
+// done (ok false when none is running).
+func (s Status) NextDeadline() (DeadlineStatus, bool) {
+	var next DeadlineStatus
+	found := false
+	for _, d := range s.Deadlines {
+		if d.Done || d.Due.IsZero() {
+			continue
+		}
+		if !found || d.Due.Before(next.Due) {
+			next, found = d, true
+		}
+	}
+	return next, found
 }
 
 // SeverityPeriod is a severity in force from a time on: the declaration,
@@ -57,7 +80,7 @@ func (s *Service) Status(ctx context.Context, id string) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	st := Status{Incident: inc, Missing: []string{}}
+	st := Status{Incident: inc, ShortID: inc.Short(), Missing: []string{}}
 	latest, err := s.db.LatestSeqs(ctx, id)
 	if err != nil {
 		return st, err
@@ -81,7 +104,7 @@ func (s *Service) Status(ctx context.Context, id string) (Status, error) {
 	if _, err := read(1, &dp); err != nil {
 		return st, fmt.Errorf("%s: declaration: %w", inc.Short(), err)
 	}
-	st.Severity, st.State = dp.Severity, dp.State
+	st.Severity, st.State, st.Class = dp.Severity, dp.State, dp.Class
 	st.Severities = []SeverityPeriod{{Severity: dp.Severity, From: inc.DeclaredAt, Seq: 1}}
 	if _, ok := latest[(SeverityChange{}).Kind()]; ok {
 		err := s.Timeline(ctx, Range{Incident: id, Types: []string{(SeverityChange{}).Kind()}}, func(e Entry) error {
@@ -98,12 +121,14 @@ func (s *Service) Status(ctx context.Context, id string) (Status, error) {
 		st.Severity = st.Severities[len(st.Severities)-1].Severity
 	}
 	st.WorstSeverity = st.Severity
+	var stateAt time.Time
 	if seq, ok := latest[(StateChange{}).Kind()]; ok {
 		var p StateChange
-		if _, err := read(seq, &p); err != nil {
+		e, err := read(seq, &p)
+		if err != nil {
 			return st, err
 		}
-		st.State = p.To
+		st.State, stateAt = p.To, e.Time
 	}
 	st.LastUpdate = inc.DeclaredAt
 	if seq, ok := latest[(StatusUpdate{}).Kind()]; ok {
@@ -118,37 +143,68 @@ func (s *Service) Status(ctx context.Context, id string) (Status, error) {
 		return st, err
 	}
 	st.HeadHash, st.LastAt = head.Hash.String(), head.Time
-	b, ok := s.books.Book(inc.Book)
+	pol, ok := s.books.Policy(inc.Book)
 	if !ok {
 		return st, nil // the rules are unknown; report what the record says
 	}
-	pol := b.Policy
 	st.WorstSeverity = worstSeverity(pol, st.Severities)
 	st.Closed = pol.IsClosed(st.State)
+	if st.Closed {
+		st.ClosedAt = stateAt
+		if stateAt.IsZero() {
+			st.ClosedAt = inc.DeclaredAt // declared in a closed state
+		}
+	}
+	if len(pol.Deadlines) > 0 {
+		if st.Deadlines, err = s.deadlines(ctx, st, pol, latest); err != nil {
+			return st, err
+		}
+	}
 	if st.Kind == KindRoutine {
 		return st, nil // a routine run has no status cadence and no close requirements
 	}
 	if c := pol.UpdateCadence(st.Severity); c > 0 && !st.Closed {
 		st.UpdateDue = st.LastUpdate.Add(c)
 	}
-	reqs := pol.CloseRequirements(st.WorstSeverity)
+	basis := st.WorstSeverity
+	if !pol.RequirementsFromWorst() {
+		basis = st.Severity
+	}
+	st.Missing = missingFrom(pol.CloseRequirements(basis), latest)
+	return st, nil
+}
+
+// missingFrom lists, sorted, the requirements none of whose entry types
+// is on a timeline whose newest entry of each type latest gives.
+func missingFrom(reqs map[string][]string, latest map[string]int64) []string {
 	names := make([]string, 0, len(reqs))
 	for name := range reqs {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	missing := []string{}
 	for _, name := range names {
 		if !slices.ContainsFunc(reqs[name], func(t string) bool { _, has := latest[t]; return has }) {
-			st.Missing = append(st.Missing, fmt.Sprintf("%s (one of: %s)", name, strings.Join(reqs[name], ", ")))
+			missing = append(missing, fmt.Sprintf("%s (one of: %s)", name, strings.Join(reqs[name], ", ")))
 		}
 	}
-	return st, nil
+	return missing
+}
+
+// missing lists the requirements an incident's timeline does not hold.
+func (s *Service) missing(ctx context.Context, id string, reqs map[string][]string) ([]string, error) {
+	latest, err := s.db.LatestSeqs(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return missingFrom(reqs, latest), nil
 }
 
 // ListFilter selects incidents for List.
 type ListFilter struct {
 	OpenOnly bool
 	Book     string
+	Class    string
 	// Kind is KindIncident, KindRoutine, or "" for both.
 	Kind string
 }
@@ -168,7 +224,7 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Status, error) {
 		if err != nil {
 			return nil, err
 		}
-		if f.OpenOnly && st.Closed {
+		if (f.OpenOnly && st.Closed) || (f.Class != "" && st.Class != f.Class) {
 			continue
 		}
 		out = append(out, st)
@@ -186,16 +242,4 @@ func worstSeverity(pol *runbook.Policy, history []SeverityPeriod) string {
 		}
 	}
 	return worst
-}
-
-// severityAt is the severity in force at t.
-func severityAt(history []SeverityPeriod, t time.Time) string {
-	sev := history[0].Severity
-	for _, p := range history[1:] {
-		if p.From.After(t) {
-			break
-		}
-		sev = p.Severity
-	}
-	return sev
 }

@@ -6,10 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
+	"github.com/icconsole/ic/internal/safefile"
 	"github.com/icconsole/ic/verifier"
 )
 
@@ -112,7 +112,7 @@ func CheckSync(ctx context.Context, src SyncSource) (SyncReport, error) {
 	rep := SyncReport{Mode: "offline"}
 	var err error
 	if src.Offline() {
-		rep.Results, err = checkFiles(src.Bootstrap, src.Updates, src.Genesis)
+		rep.Results, err = checkFiles(ctx, src.Bootstrap, src.Updates, src.Genesis)
 	} else {
 		rep.Mode = "online"
 		err = checkOnline(ctx, &rep, src)
@@ -160,20 +160,20 @@ func classify(err error) verifier.Classification {
 	return verifier.ClassBadInput
 }
 
-func checkFiles(bootstrapPath string, updatePaths []string, genesisPath string) ([]verifier.Result, error) {
+func checkFiles(ctx context.Context, bootstrapPath string, updatePaths []string, genesisPath string) ([]verifier.Result, error) {
 	genesis := verifier.MainnetGenesis
 	if genesisPath != "" {
-		raw, err := os.ReadFile(genesisPath)
+		raw, err := safefile.Read(ctx, genesisPath, safefile.Genesis)
 		if err != nil {
-			return nil, fmt.Errorf("genesis: %w", err)
+			return nil, err
 		}
 		if genesis, err = verifier.DecodeGenesis(raw); err != nil {
 			return nil, fmt.Errorf("%s: %w", genesisPath, err)
 		}
 	}
-	raw, err := os.ReadFile(bootstrapPath)
+	raw, err := safefile.Read(ctx, bootstrapPath, safefile.Bootstrap)
 	if err != nil {
-		return nil, fmt.Errorf("bootstrap: %w", err)
+		return nil, err
 	}
 	boot, err := verifier.DecodeBootstrap(raw)
 	if err != nil {
@@ -182,9 +182,9 @@ func checkFiles(bootstrapPath string, updatePaths []string, genesisPath string) 
 	var all []*verifier.Update
 	var source, sums []string
 	for _, p := range updatePaths {
-		raw, err := os.ReadFile(p)
+		raw, err := safefile.Read(ctx, p, safefile.Updates)
 		if err != nil {
-			return nil, fmt.Errorf("updates: %w", err)
+			return nil, err
 		}
 		us, err := verifier.DecodeUpdates(raw)
 		if err != nil {

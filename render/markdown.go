@@ -64,7 +64,7 @@ func Markdown(src []byte, width int, theme Theme) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("markdown renderer: %w", err)
 	}
-	out, err := r.Render(termsafe.Escape(string(src)))
+	out, err := r.Render(termsafe.Escape(string(reflow(src))))
 	if err != nil {
 		return "", fmt.Errorf("rendering markdown: %w", err)
 	}

@@ -1,11 +1,14 @@
 package runbook
 
 import (
+	"io/fs"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
 
 	"github.com/icconsole/ic/docs"
+	"github.com/icconsole/ic/internal/termsafe"
 )
 
 const goodPolicy = `id: test
@@ -187,7 +190,7 @@ func TestShippedLibraryIsClean(t *testing.T) {
 	for _, p := range probs {
 		t.Error(p)
 	}
-	want := map[string]int{"ops": 16, "atlas-zero": 29, "genesis-mesh": 6, "avs-operator": 5, "helix-tpaf": 2}
+	want := map[string]int{"ops": 16, "atlas-zero": 29, "genesis-mesh": 6, "avs-operator": 15, "helix-tpaf": 10}
 	for id, n := range want {
 		b, ok := cat.Book(id)
 		if !ok {
@@ -207,8 +210,8 @@ func TestShippedLibraryIsClean(t *testing.T) {
 		t.Errorf("atlas-zero worst severity = %s", az.Policy.SeverityIDs()[0])
 	}
 	gate, _ := cat.Procedure("TPAF-001")
-	if got := gate.Steps[5].Requires; len(got) != 3 || got[0] != 3 || got[2] != 5 {
-		t.Errorf("TPAF-001 step 6 gate = %v, want [3 4 5]", got)
+	if got := gate.Steps[17].Requires; len(got) != 3 || got[0] != 11 || got[1] != 16 || got[2] != 17 {
+		t.Errorf("TPAF-001 step 18 gate = %v, want [11 16 17]", got)
 	}
 }
 
@@ -227,10 +230,41 @@ func FuzzParseProcedure(f *testing.F) {
 	f.Add([]byte("---\n---\n"))
 	f.Add([]byte("---\nid: x\n---\n1. a\n   - Requires steps 1, 99.\n"))
 	f.Add([]byte("---\nid: x\ntitle: t\nkind: routine\nversion: 1\napprovals:\n  - {step: 1, role: r, count: 2, window: 24h}\nirreversible: [1]\nreplaces:\n  - {id: y, version: 1}\n---\n1. a\n"))
+	f.Add([]byte("---\nid: x\ntitle: \"\\e[2J\"\nversion: 1\n---\n# &#x1b;]0;t&#7;\n1. &#155;2J \u202e\n" + strings.Repeat("> ", 40) + "x\n"))
+	f.Add([]byte("---\nid: x\ntitle: t\nversion: 1\n---\n" + strings.Repeat("- ", 30) + "x\n" + strings.Repeat("  ", 20) + "1. y\n"))
+	shipped, _ := fs.Glob(docs.Runbooks(), "ops/*.md")
+	for _, name := range shipped[:min(3, len(shipped))] {
+		data, _ := fs.ReadFile(docs.Runbooks(), name)
+		f.Add(data)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, _ := ParseProcedure("fuzz", "f.md", data)
-		if p != nil && (p.ID == "" || len(p.Hash) != 64) {
+		if p == nil {
+			return
+		}
+		if p.ID == "" || len(p.Hash) != 64 {
 			t.Fatalf("accepted a procedure without id or hash: %+v", p)
+		}
+		texts := slices.Concat([]string{p.ID, p.Title, p.Severity, p.Reviewed, string(p.Kind), string(p.Body)}, p.Classes, p.Triggers)
+		for _, s := range p.Sections {
+			texts = append(texts, s.Title)
+		}
+		for _, s := range p.Steps {
+			texts = append(texts, s.Text, s.Detail, s.Section)
+		}
+		for _, c := range p.Code {
+			texts = append(texts, c.Text, c.Lang)
+		}
+		for _, l := range p.Links {
+			texts = append(texts, l.Target, l.Text)
+		}
+		for _, s := range texts {
+			if termsafe.NeedsEscape(s) {
+				t.Fatalf("text %q from a procedure is not escaped", s)
+			}
+		}
+		if d := depth(p.Body); d > MaxNesting {
+			t.Fatalf("body nests %d deep, over %d", d, MaxNesting)
 		}
 	})
 }

@@ -241,7 +241,7 @@ func TestAuditTrailPolicy(t *testing.T) {
 		{`satisfied_by: ["note:scope:"]`, `satisfied_by: [notes]`, `book.yaml:21: audit_trail item scopes: "notes" is not a ledger event type`},
 		{`state_changed:STABILIZED`, `state_changed:CALM`, `book.yaml:24: audit_trail item contained: state_changed:CALM names a state that is not in the lifecycle`},
 		{`role_assigned:incident-commander`, `role_assigned:boss`, `book.yaml:24: audit_trail item contained: role_assigned:boss names a role that is not one of the book's (incident-commander)`},
-		{`[restart_criteria_signed]`, `[drill:yes]`, `book.yaml:27: audit_trail item restart: drill:yes: a drill entry carries no text to match`},
+		{`[restart_criteria_signed]`, `[runbook_linked:yes]`, `book.yaml:27: audit_trail item restart: runbook_linked:yes: a runbook_linked entry carries no text to match`},
 		{`[restart_criteria_signed]`, `[]`, `book.yaml:27: audit_trail item restart: satisfied_by is empty`},
 		{`from_severity: SEV_3_HIGH`, `from_severity: SEV_3`, `book.yaml:19: audit_trail from_severity "SEV_3" is not one of the severities`},
 		{`    - id: restart`, `    - id: scopes`, `book.yaml:27: audit_trail item scopes is listed twice`},

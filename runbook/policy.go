@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Policy is a book's rules, read from its book.yaml: how bad each severity
@@ -35,6 +35,17 @@ type Policy struct {
 	Source          *Source             `yaml:"source"`
 	External        []ExternalProcedure `yaml:"external"`
 	AuditTrail      *AuditTrail         `yaml:"audit_trail"`
+
+	// Fields checked in policy_rules.go.
+	// CloseRequirementsFrom says whose requirements apply at close:
+	// "worst" (default: the worst severity the incident ever had) or
+	// "current".
+	CloseRequirementsFrom string `yaml:"close_requirements_from"`
+	// PostmortemLinks says what a postmortem link may be: "https" (an
+	// https:// URL, the default) and "evidence" (the name of evidence
+	// attached to the incident).
+	PostmortemLinks []string   `yaml:"postmortem_links"`
+	Deadlines       []Deadline `yaml:"deadlines"`
 }
 
 // Severity is one level of a book's severity scheme.
@@ -86,7 +97,11 @@ type Lifecycle struct {
 	Transitions map[string][]string `yaml:"transitions"`
 	// AfterClose lists the event types still accepted on a closed incident.
 	AfterClose []string `yaml:"after_close"`
-	Line       int      `yaml:"-"`
+	// Requires guards states other than the closing one: the named
+	// requirements must be on the timeline before the incident moves to
+	// the state (a postmortem state needs its postmortem link).
+	Requires map[string][]string `yaml:"requires"`
+	Line     int                 `yaml:"-"`
 }
 
 // Role is a named responsibility that can be assigned on an incident.
@@ -97,25 +112,43 @@ type Role struct {
 }
 
 // ParsePolicy decodes and validates a book.yaml. Every problem found is
-// returned, each with the line it concerns; the Policy is nil when any
-// problem is found.
+// returned, each with the line it concerns. The Policy is nil when it cannot
+// be used; characters that are not allowed in its text (controls,
+// bidirectional overrides, entities that decode to them) are problems too, but
+// they are escaped in the decoded values and the Policy is still returned.
 func ParsePolicy(path string, data []byte) (*Policy, []Problem) {
+	if len(data) > MaxPolicySize {
+		return nil, []Problem{{Path: path, Msg: fmt.Sprintf("file is %d bytes, over the %d-byte limit for a book policy", len(data), MaxPolicySize)}}
+	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, []Problem{yamlProblem(path, 0, err)}
 	}
-	var p Policy
+	probs, rawLines := rawFindings(path, data)
+	yp, ok := checkYAML(path, &root, 0, MaxPolicyNodes, rawLines)
+	probs = append(probs, yp...)
+	if !ok {
+		return nil, probs
+	}
+	// Decode twice: from the text with unknown fields refused (yaml.v3
+	// offers that only to a Decoder), and from the checked tree, whose
+	// strings are escaped. The tree is bounded above, so neither can blow up.
+	var strict Policy
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(&p); err != nil {
-		return nil, []Problem{yamlProblem(path, 0, err)}
+	if err := dec.Decode(&strict); err != nil {
+		return nil, append(probs, yamlProblem(path, 0, err))
+	}
+	var p Policy
+	if err := root.Decode(&p); err != nil {
+		return nil, append(probs, yamlProblem(path, 0, err))
 	}
 	recordLines(&root, &p)
 	recordExtraLines(&root, &p)
-	if probs := p.validate(path); len(probs) > 0 {
-		return nil, probs
+	if v := p.validate(path); len(v) > 0 {
+		return nil, append(probs, v...)
 	}
-	return &p, nil
+	return &p, probs
 }
 
 // recordLines copies source lines from the YAML tree into the decoded policy
@@ -242,6 +275,7 @@ func (p *Policy) validate(path string) []Problem {
 		}
 	}
 	probs = append(probs, p.validateExtras(path)...)
+	probs = append(probs, p.validateRules(path)...)
 	return probs
 }
 

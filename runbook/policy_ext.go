@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // IncidentClass is one class of incident a book recognises (AZ-015 §3.1's
@@ -107,7 +107,7 @@ func LedgerEventTypes() []string {
 	return []string{"declared", "severity_changed", "state_changed", "role_assigned", "note",
 		"correction", "step_checked", "step_skipped", "step_failed", "status_update",
 		"evidence_attached", "verification", "action_item", "action_item_done", "deviation",
-		"restart_criteria_signed", "postmortem_linked", "runbook_linked", "drill"}
+		"restart_criteria_signed", "postmortem_linked", "runbook_linked", "approval"}
 }
 
 func textEvent(typ string) bool {
@@ -189,6 +189,13 @@ func recordExtraLines(root *yaml.Node, p *Policy) {
 		for i, c := range n.Content {
 			if i < len(p.External) {
 				p.External[i].Line = c.Line
+			}
+		}
+	}
+	if n := mappingValue(top, "deadlines"); n != nil {
+		for i, c := range n.Content {
+			if i < len(p.Deadlines) {
+				p.Deadlines[i].Line = c.Line
 			}
 		}
 	}

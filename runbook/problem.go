@@ -7,22 +7,40 @@ import (
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"github.com/icconsole/ic/internal/termsafe"
+	"go.yaml.in/yaml/v3"
 )
 
 // Problem is one thing wrong with a runbook file, located by path and line
-// (line 0 when the whole file is concerned).
+// (line 0 when the whole file is concerned). A warning is a problem ic has
+// worked around (content nested too deep is shown flat); lint reports it, and
+// it need not fail a build of the books.
 type Problem struct {
-	Path string `json:"path"`
-	Line int    `json:"line"`
-	Msg  string `json:"message"`
+	Path    string `json:"path"`
+	Line    int    `json:"line"`
+	Msg     string `json:"message"`
+	Warning bool   `json:"warning,omitempty"`
 }
 
 func (p Problem) String() string {
-	if p.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", p.Path, p.Line, p.Msg)
+	msg := p.Msg
+	if p.Warning {
+		msg = "warning: " + msg
 	}
-	return fmt.Sprintf("%s: %s", p.Path, p.Msg)
+	if p.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", p.Path, p.Line, msg)
+	}
+	return fmt.Sprintf("%s: %s", p.Path, msg)
+}
+
+// HasErrors reports whether any of probs is more than a warning.
+func HasErrors(probs []Problem) bool {
+	for _, p := range probs {
+		if !p.Warning {
+			return true
+		}
+	}
+	return false
 }
 
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
@@ -47,5 +65,6 @@ func yamlProblem(path string, offset int, err error) Problem {
 	if line == 0 {
 		line = offset + 1
 	}
-	return Problem{Path: path, Line: line, Msg: "invalid YAML: " + msg}
+	// yaml.v3 quotes the offending text, which may hold anything.
+	return Problem{Path: path, Line: line, Msg: "invalid YAML: " + termsafe.EscapeLine(msg)}
 }

@@ -19,7 +19,7 @@ import (
 	"github.com/yuin/goldmark/extension"
 	extast "github.com/yuin/goldmark/extension/ast"
 	"github.com/yuin/goldmark/text"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Kind says how a procedure is used.
@@ -34,9 +34,6 @@ const (
 	// Reference procedures are read, not walked (O-700's return codes).
 	Reference Kind = "reference"
 )
-
-// MaxFileSize is the largest procedure file a book may hold.
-const MaxFileSize = 1 << 20
 
 // Procedure is one parsed runbook file.
 type Procedure struct {
@@ -62,7 +59,10 @@ type Procedure struct {
 	// (replaces.go).
 	Replaces []Replacement `json:"replaces,omitempty"`
 
-	// Body is the Markdown after the front matter.
+	// Body is the Markdown after the front matter, made safe: controls,
+	// bidirectional characters and entities that decode to them are visible
+	// escapes, and lists or quotes nested past MaxNesting are flattened.
+	// Hash is of the file as written.
 	Body []byte `json:"-"`
 
 	fieldLines map[string]int
@@ -149,25 +149,30 @@ func ParseProcedure(book, file string, data []byte) (*Procedure, []Problem) {
 		bad(lineAt(data, off), "invalid UTF-8 at byte %d", off)
 		return nil, probs
 	}
-	for off, reported := 0, 0; off < len(data) && reported < 5; reported++ {
-		i := termsafe.FirstControl(string(data[off:]))
-		if i < 0 {
-			break
-		}
-		c, _ := utf8.DecodeRune(data[off+i:])
-		bad(lineAt(data, off+i), "control character %U in text (terminal escape sequences are not allowed)", c)
-		off += i + 1
+	if long := checkLineLengths(file, data); long != nil {
+		return nil, long
 	}
+	raw, rawLines := rawFindings(file, data)
+	probs = append(probs, raw...)
 
 	yml, body, bodyLine, ok := splitFrontMatter(data)
 	if !ok {
 		bad(1, "no YAML front matter: the file must start with a line \"---\", the fields, and a closing \"---\"")
 		return nil, probs
 	}
+	if len(yml) > MaxFrontMatterSize {
+		bad(2, "front matter is %d bytes, over the %d-byte limit", len(yml), MaxFrontMatterSize)
+		return nil, probs
+	}
 	var fm frontMatter
 	var node yaml.Node
 	if err := yaml.Unmarshal(yml, &node); err != nil {
 		return nil, append(probs, yamlProblem(file, 1, err))
+	}
+	yp, ok := checkYAML(file, &node, 1, MaxFrontMatterNodes, rawLines)
+	probs = append(probs, yp...)
+	if !ok {
+		return nil, probs
 	}
 	lines := keyLines(&node, 1)
 	for _, k := range sortedKeys(lines) {
@@ -215,6 +220,17 @@ func ParseProcedure(book, file string, data []byte) (*Procedure, []Problem) {
 			bad(line("reviewed"), "reviewed %q is not a date in the form YYYY-MM-DD", p.Reviewed)
 		}
 	}
+	// The body is made safe once, here: everything taken from it (steps,
+	// headings, code, the text the console renders) is escaped already.
+	p.Body = []byte(termsafe.Escape(string(body)))
+	if flat, first, n := limitNesting(p.Body); n > 0 {
+		p.Body = flat
+		msg := fmt.Sprintf("lists and block quotes nested deeper than %d levels are shown flat", MaxNesting)
+		if n > 1 {
+			msg += fmt.Sprintf(" (this line and %d more)", n-1)
+		}
+		probs = append(probs, Problem{Path: file, Line: bodyLine + first - 1, Msg: msg, Warning: true})
+	}
 	p.parseBody(bodyLine)
 	for _, st := range p.Steps {
 		for _, r := range st.Requires {
@@ -230,7 +246,7 @@ func ParseProcedure(book, file string, data []byte) (*Procedure, []Problem) {
 	if p.Kind == Incident && !p.hasNumberedSteps() {
 		bad(bodyLine, "incident procedure has no numbered steps: an operator needs an ordered list to follow")
 	}
-	p.haystack = strings.ToLower(strings.Join(append([]string{p.ID, p.Title, strings.Join(p.Triggers, " "), strings.Join(p.Classes, " ")}, string(body)), "\n"))
+	p.haystack = strings.ToLower(strings.Join(append([]string{p.ID, p.Title, strings.Join(p.Triggers, " "), strings.Join(p.Classes, " ")}, string(p.Body)), "\n"))
 	if p.ID == "" || p.Title == "" || p.Version < 1 {
 		return nil, probs
 	}

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Replacement records that a procedure was once published under another id.
@@ -133,6 +133,7 @@ func (c *Catalog) Resolve(id string, version int) (p *Procedure, note string, ok
 // ("" when unknown): a hash that matches a current file or a replaced
 // version decides before the version does.
 func (c *Catalog) ResolveCited(id string, version int, hash string) (p *Procedure, note string, ok bool) {
+	c.loaded()
 	cur, hasCur := c.byID[id]
 	moved := c.replaced[id]
 	if hash != "" {
@@ -206,6 +207,7 @@ func distinctTargets(moved []replacedBy) []string {
 
 // Replaced lists, for an old id, every citation that now leads elsewhere.
 func (c *Catalog) Replaced(id string) []Replacement {
+	c.loaded()
 	var out []Replacement
 	for _, r := range c.replaced[id] {
 		out = append(out, r.Replacement)

@@ -226,3 +226,59 @@ func TestAtlasZeroRunbooksInOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestAVS001FreezesTheSuspectCohort: the seed's SEV-1 card, step by step:
+// "IC declares SEV-1; start timeline. Freeze signers on suspect cohort."
+// The book once stopped every signer; the first mitigation is the suspect
+// cohort's freeze, and the fleet is never named for it.
+func TestAVS001FreezesTheSuspectCohort(t *testing.T) {
+	p, ok := shipped(t).Procedure("AVS-001")
+	if !ok || len(p.Steps) != 6 {
+		t.Fatalf("AVS-001: %v, want the card's six steps", p)
+	}
+	if !strings.Contains(p.Steps[0].Text, "declares SEV-1") {
+		t.Errorf("AVS-001 step 1 is %q, want the IC declaring SEV-1", p.Steps[0].Text)
+	}
+	first := p.Steps[1].Text
+	if !strings.Contains(first, "Freeze signers on the suspect cohort") || strings.Contains(strings.ToLower(first), "all signers") || strings.Contains(strings.ToLower(first), "every signer") {
+		t.Errorf("AVS-001's first mitigation is %q, want the suspect cohort frozen, not every signer", first)
+	}
+	for i, want := range []string{"Isolate", "evidence capture", "Roll back if the symptom persists > 5m", "15m, 30m, 60m"} {
+		if !strings.Contains(p.Steps[i+2].Text, want) {
+			t.Errorf("AVS-001 step %d is %q, want %q (the card's order)", i+3, p.Steps[i+2].Text, want)
+		}
+	}
+	b, _ := shipped(t).Book("avs-operator")
+	if got := b.Policy.RoleIDs(); !slices.Equal(got, []string{"commander", "comms", "ops", "evidence"}) {
+		t.Errorf("avs-operator roles %v, want the seed's IC, Comms, Ops, Evidence", got)
+	}
+}
+
+// TestGM104RestoresWithAPreRestoreBackup: the seed's database restore is
+// stop, pre-restore copy, restore (naming the copy), start, check; the
+// restore may not be recorded before the stop and the copy.
+func TestGM104RestoresWithAPreRestoreBackup(t *testing.T) {
+	p, ok := shipped(t).Procedure("GM-104")
+	if !ok || len(p.Steps) < 5 {
+		t.Fatalf("GM-104: %v", p)
+	}
+	for i, want := range []string{"Stop the Network Authority", "pre-restore copy", "Restore the selected backup", "Start the Network Authority", "Check"} {
+		if !strings.Contains(p.Steps[i].Text, want) {
+			t.Errorf("GM-104 step %d is %q, want %q", i+1, p.Steps[i].Text, want)
+		}
+	}
+	var restore string
+	for _, cb := range p.Code {
+		if strings.Contains(cb.Text, "managed restore") {
+			restore = cb.Text
+		}
+	}
+	for _, want := range []string{"genesis-mesh managed restore", "--db-path /var/lib/genesis-mesh/na.db", "--backup /backups/genesis-mesh-na-known-good.db", "--pre-restore-backup /backups/na-before-restore.db", "--yes"} {
+		if !strings.Contains(restore, want) {
+			t.Errorf("GM-104's restore command lacks %q:\n%s", want, restore)
+		}
+	}
+	if got := p.Steps[2].Requires; !slices.Equal(got, []int{1, 2}) {
+		t.Errorf("GM-104 step 3 (restore) is gated on %v, want [1 2]", got)
+	}
+}

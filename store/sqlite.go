@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
 	"embed"
@@ -32,6 +33,10 @@ type DB struct {
 	// migrating lets schema changes through the authorizer while
 	// migrations run, and only then.
 	migrating atomic.Bool
+	// readOnly: opened with OpenReadOnly; nothing is written.
+	readOnly bool
+	// schema is the ledger's schema version (PRAGMA user_version).
+	schema int
 }
 
 // ErrNotFound is returned for an unknown incident or event.
@@ -61,6 +66,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open ledger %s: %w", path, describeFSError(err))
 	}
 	f.Close()
+	// Look before switching the file to WAL: that switch writes to it, and
+	// a file that is not a ledger must be left as it was.
+	if _, err := probeLedger(ctx, path, "mode=rw", true); err != nil {
+		return nil, err
+	}
 	d := &DB{path: path}
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
@@ -83,7 +93,48 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		d.sql.Close()
 		return nil, err
 	}
+	d.schema = SchemaVersion()
 	return d, nil
+}
+
+// ledgerTables are the tables every ic ledger has had since schema 1.
+var ledgerTables = []string{"incidents", "events", "blobs"}
+
+// probeLedger opens path with a plain connection (params: mode=ro or
+// mode=rw, perhaps immutable=1) and tells whether it is an ic ledger,
+// without changing it: its schema version, or an error that says what
+// the file is. allowNew accepts an empty database (a new ledger).
+func probeLedger(ctx context.Context, path, params string, allowNew bool) (int, error) {
+	db := sql.OpenDB(connector{drv: &sqlite3.SQLiteDriver{}, dsn: "file:" + url.PathEscape(path) + "?" + params})
+	defer db.Close()
+	var version, objects int
+	err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version)
+	if err == nil {
+		err = db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&objects)
+	}
+	if err != nil {
+		if strings.Contains(err.Error(), "not a database") || strings.Contains(err.Error(), "malformed") {
+			return 0, fmt.Errorf("%s is not an ic ledger (not a SQLite database): point --db at a ledger file or at a new path; the file was left untouched", path)
+		}
+		return 0, fmt.Errorf("open ledger %s: %w", path, describeFSError(err))
+	}
+	if version == 0 && objects == 0 {
+		if allowNew {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("%s is empty, not an ic ledger (a half-written copy?): nothing to verify", path)
+	}
+	if version > SchemaVersion() {
+		return version, fmt.Errorf("ledger %s has schema version %d, newer than this ic understands (%d): use a newer ic; the ledger is left untouched", path, version, SchemaVersion())
+	}
+	var have int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('incidents', 'events', 'blobs')").Scan(&have); err != nil {
+		return version, fmt.Errorf("open ledger %s: %w", path, err)
+	}
+	if version == 0 || have != len(ledgerTables) {
+		return version, fmt.Errorf("%s is an SQLite database but not an ic ledger (schema version %d, %d of its tables): point --db at a ledger file; the file was left untouched", path, version, have)
+	}
+	return version, nil
 }
 
 type connector struct {
@@ -108,8 +159,14 @@ func (d *DB) onConnect(c *sqlite3.SQLiteConn) error {
 			return sqlite3.SQLITE_DENY
 		case sqlite3.SQLITE_DELETE, sqlite3.SQLITE_UPDATE:
 			switch arg1 {
-			case "events", "incidents", "blobs":
+			case "events", "incidents", "blobs", "log", "log_nodes", "log_migrations", "checkpoints":
 				return sqlite3.SQLITE_DENY
+			case "log_head":
+				// The head moves forward with each record; it is never
+				// deleted.
+				if op == sqlite3.SQLITE_DELETE {
+					return sqlite3.SQLITE_DENY
+				}
 			}
 		case sqlite3.SQLITE_PRAGMA:
 			if strings.EqualFold(arg1, "writable_schema") {
@@ -191,7 +248,7 @@ func (d *DB) migrate(ctx context.Context) error {
 			tx.Rollback()
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		if err := runMigration(ctx, tx, string(body), i+1); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("ledger %s: migration %s: %w", d.path, names[i], describeFSError(err))
 		}
@@ -201,6 +258,37 @@ func (d *DB) migrate(ctx context.Context) error {
 		}
 		if err := tx.Commit(); err != nil {
 			return fmt.Errorf("ledger %s: migration %s: %w", d.path, names[i], describeFSError(err))
+		}
+	}
+	return nil
+}
+
+// hookMarker in a migration file marks where Go code runs, inside the
+// same transaction: "-- ic:go NAME".
+const hookMarker = "-- ic:go "
+
+// runMigration executes one migration file; the steps SQL cannot do (the
+// log's hashes) run at their marker.
+func runMigration(ctx context.Context, tx *sql.Tx, body string, schema int) error {
+	parts := strings.Split(body, hookMarker)
+	for i, part := range parts {
+		if i > 0 {
+			name, rest, _ := strings.Cut(part, "\n")
+			switch strings.TrimSpace(name) {
+			case "build-log":
+				if err := buildLog(ctx, tx, schema); err != nil {
+					return err
+				}
+			default:
+				return fmt.Errorf("unknown migration step %q", name)
+			}
+			part = rest
+		}
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, part); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -245,21 +333,28 @@ func describeFSError(err error) error {
 
 // eventSelect reads events with their incident's full id: events refer to
 // incidents by a compact row number, the id itself is stored once.
-const eventSelect = "SELECT i.id, e.seq, e.time, e.actor, e.type, e.payload, e.prev_hash, e.hash, e.idem_key FROM events e JOIN incidents i ON i.n = e.incident"
+const eventSelect = "SELECT i.id, e.seq, e.time, e.actor, e.identity, e.type, e.payload, e.prev_hash, e.hash, e.idem_key, e.log_idx FROM events e JOIN incidents i ON i.n = e.incident"
 
 // byID selects one incident's events by its full id.
 const byID = "e.incident = (SELECT n FROM incidents WHERE id = ?)"
 
-const insertEventSQL = "INSERT INTO events (incident, seq, time, actor, type, payload, prev_hash, hash, idem_key) VALUES (?,?,?,?,?,?,?,?,?)"
+const insertEventSQL = "INSERT INTO events (incident, seq, time, actor, identity, type, payload, prev_hash, hash, idem_key, log_idx) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 
 type rowScanner interface{ Scan(...any) error }
 
 func scanEvent(r rowScanner) (Event, error) {
 	var e Event
 	var t int64
+	var identity sql.NullString
+	var logIdx sql.NullInt64
 	var prev, hash, payload []byte
-	if err := r.Scan(&e.Incident, &e.Seq, &t, &e.Actor, &e.Type, &payload, &prev, &hash, &e.Key); err != nil {
+	if err := r.Scan(&e.Incident, &e.Seq, &t, &e.Actor, &identity, &e.Type, &payload, &prev, &hash, &e.Key, &logIdx); err != nil {
 		return e, err
+	}
+	e.Identity = identity.String
+	e.LogIndex = logIdx.Int64
+	if !logIdx.Valid {
+		e.LogIndex = -1
 	}
 	e.Payload = payload
 	e.Time = time.UnixMilli(t).UTC()
@@ -282,6 +377,10 @@ type Incident struct {
 // Short is the id as shown: INC-xxxxxx.
 func (i Incident) Short() string { return ShortID(i.ID) }
 
+// Hash is the incident row's hash, its leaf in the log (README "The
+// ledger").
+func (i Incident) Hash() Hash { return incidentHash(i) }
+
 // byKey returns the event appended with idempotency key key.
 func byKey(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
@@ -293,10 +392,41 @@ func byKey(ctx context.Context, q interface {
 	return e, err
 }
 
+// EventByKey returns the event written with idempotency key key, if any:
+// for a caller that must know before validating a retry.
+func (d *DB) EventByKey(ctx context.Context, key string) (Event, bool, error) {
+	e, err := byKey(ctx, d.sql, key)
+	if errors.Is(err, ErrNotFound) {
+		return e, false, nil
+	}
+	return e, err == nil, err
+}
+
+// prepareEvent checks what the caller supplies and fills the identity: a
+// caller that says nothing about it gets "asserted", the least it can
+// claim.
+func prepareEvent(ev *Event) error {
+	if ev.Identity == "" {
+		ev.Identity = IdentityAsserted
+	}
+	if err := ValidIdentity(ev.Identity); err != nil {
+		return err
+	}
+	if ev.Key == "" {
+		return errors.New("an entry needs an idempotency key")
+	}
+	return nil
+}
+
 // CreateIncident records a new incident and its first event (seq 1) in one
-// transaction. With an idempotency key already used, it returns the
-// incident and event stored earlier and writes nothing.
+// transaction, each as a leaf of the log. With an idempotency key already
+// used it writes nothing: it returns the incident and event stored earlier
+// (replayed = true) when the retry is the same declaration byte for byte
+// (the time and so the id aside), and a *KeyReusedError otherwise.
 func (d *DB) CreateIncident(ctx context.Context, inc Incident, first Event) (Incident, Event, bool, error) {
+	if err := prepareEvent(&first); err != nil {
+		return inc, first, false, err
+	}
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return inc, first, false, d.writeErr(err)
@@ -304,12 +434,42 @@ func (d *DB) CreateIncident(ctx context.Context, inc Incident, first Event) (Inc
 	defer tx.Rollback()
 	if prev, err := byKey(ctx, tx, first.Key); err == nil {
 		stored, err := incidentTx(ctx, tx, prev.Incident)
-		return stored, prev, true, err
+		if err != nil {
+			return inc, first, false, err
+		}
+		differs := sameEntry(prev, prev.Incident, first)
+		switch {
+		case differs != "":
+		case prev.Seq != 1:
+			differs = "incident (the key belongs to a later entry)"
+		case stored.Book != inc.Book:
+			differs = "book"
+		case stored.Title != inc.Title:
+			differs = "title"
+		case stored.Kind != inc.Kind:
+			differs = "kind"
+		case stored.Drill != inc.Drill:
+			differs = "drill flag"
+		case stored.DeclaredBy != inc.DeclaredBy:
+			differs = "declared_by"
+		}
+		if differs != "" {
+			return inc, first, false, &KeyReusedError{Key: first.Key, Earlier: prev, Differs: differs}
+		}
+		return stored, prev, true, nil
 	} else if !errors.Is(err, ErrNotFound) {
 		return inc, first, false, err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO incidents (id, book, title, kind, drill, declared_at, declared_by) VALUES (?,?,?,?,?,?,?)`,
-		inc.ID, inc.Book, inc.Title, inc.Kind, inc.Drill, inc.DeclaredAt.UnixMilli(), inc.DeclaredBy)
+	lg, err := beginLog(ctx, tx)
+	if err != nil {
+		return inc, first, false, d.writeErr(err)
+	}
+	idx, err := lg.add(ctx, Leaf{LeafIncident, incidentHash(inc)})
+	if err != nil {
+		return inc, first, false, d.writeErr(err)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO incidents (id, book, title, kind, drill, declared_at, declared_by, log_idx) VALUES (?,?,?,?,?,?,?,?)`,
+		inc.ID, inc.Book, inc.Title, inc.Kind, inc.Drill, inc.DeclaredAt.UnixMilli(), inc.DeclaredBy, idx)
 	if err != nil {
 		return inc, first, false, d.writeErr(err)
 	}
@@ -319,7 +479,10 @@ func (d *DB) CreateIncident(ctx context.Context, inc Incident, first Event) (Inc
 	}
 	first.Incident, first.Seq, first.PrevHash = inc.ID, 1, Hash{}
 	first.Hash = first.computeHash()
-	if err := insertEvent(ctx, tx, n, first); err != nil {
+	if err := insertEvent(ctx, tx, lg, n, &first); err != nil {
+		return inc, first, false, d.writeErr(err)
+	}
+	if err := lg.save(ctx); err != nil {
 		return inc, first, false, d.writeErr(err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -328,26 +491,37 @@ func (d *DB) CreateIncident(ctx context.Context, inc Incident, first Event) (Inc
 	return inc, first, false, nil
 }
 
-func insertEvent(ctx context.Context, tx *sql.Tx, n int64, e Event) error {
-	_, err := tx.ExecContext(ctx, insertEventSQL,
-		n, e.Seq, e.Time.UnixMilli(), e.Actor, e.Type, string(e.Payload), e.PrevHash[:], e.Hash[:], e.Key)
+// insertEvent writes e (hash computed) as the log's next leaf.
+func insertEvent(ctx context.Context, tx *sql.Tx, lg *logAppender, n int64, e *Event) error {
+	idx, err := lg.add(ctx, Leaf{LeafEvent, e.Hash})
+	if err != nil {
+		return err
+	}
+	e.LogIndex = idx
+	_, err = tx.ExecContext(ctx, insertEventSQL,
+		n, e.Seq, e.Time.UnixMilli(), e.Actor, e.Identity, e.Type, string(e.Payload), e.PrevHash[:], e.Hash[:], e.Key, idx)
 	return err
 }
 
 // Append adds ev after the incident's head. expected is the head seq the
 // caller validated against; if another writer appended since, Append
 // returns ErrConflict and writes nothing. With an idempotency key already
-// used, it returns the event stored earlier (replayed = true). The event is
-// acknowledged only after the commit returns.
+// used, it returns the event stored earlier (replayed = true) when incident,
+// type, actor, identity and payload are byte for byte the same, and a
+// *KeyReusedError otherwise; this check is made inside the write
+// transaction. The event is acknowledged only after the commit returns.
 func (d *DB) Append(ctx context.Context, incident string, expected int64, ev Event) (stored Event, replayed bool, err error) {
+	if err := prepareEvent(&ev); err != nil {
+		return ev, false, err
+	}
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return ev, false, d.writeErr(err)
 	}
 	defer tx.Rollback()
 	if prev, err := byKey(ctx, tx, ev.Key); err == nil {
-		if prev.Incident != incident || prev.Type != ev.Type {
-			return ev, false, fmt.Errorf("idempotency key %q was already used for %s seq %d (%s): use a new key", ev.Key, ShortID(prev.Incident), prev.Seq, prev.Type)
+		if differs := sameEntry(prev, incident, ev); differs != "" {
+			return ev, false, &KeyReusedError{Key: ev.Key, Earlier: prev, Differs: differs}
 		}
 		return prev, true, nil
 	} else if !errors.Is(err, ErrNotFound) {
@@ -360,9 +534,16 @@ func (d *DB) Append(ctx context.Context, incident string, expected int64, ev Eve
 	if head.Seq != expected {
 		return ev, false, ErrConflict
 	}
+	lg, err := beginLog(ctx, tx)
+	if err != nil {
+		return ev, false, d.writeErr(err)
+	}
 	ev.Incident, ev.Seq, ev.PrevHash = incident, head.Seq+1, head.Hash
 	ev.Hash = ev.computeHash()
-	if err := insertEvent(ctx, tx, n, ev); err != nil {
+	if err := insertEvent(ctx, tx, lg, n, &ev); err != nil {
+		return ev, false, d.writeErr(err)
+	}
+	if err := lg.save(ctx); err != nil {
 		return ev, false, d.writeErr(err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -375,6 +556,11 @@ func (d *DB) Append(ctx context.Context, incident string, expected int64, ev Eve
 // order, chaining each to the one before; for imports and generators.
 // Keys must be new. It returns the new head.
 func (d *DB) AppendBatch(ctx context.Context, incident string, events []Event) (Head, error) {
+	for i := range events {
+		if err := prepareEvent(&events[i]); err != nil {
+			return Head{}, err
+		}
+	}
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return Head{}, d.writeErr(err)
@@ -383,6 +569,10 @@ func (d *DB) AppendBatch(ctx context.Context, incident string, events []Event) (
 	n, head, err := headTx(ctx, tx, incident)
 	if err != nil {
 		return head, err
+	}
+	lg, err := beginLog(ctx, tx)
+	if err != nil {
+		return head, d.writeErr(err)
 	}
 	stmt, err := tx.PrepareContext(ctx, insertEventSQL)
 	if err != nil {
@@ -393,10 +583,18 @@ func (d *DB) AppendBatch(ctx context.Context, incident string, events []Event) (
 		e := &events[i]
 		e.Incident, e.Seq, e.PrevHash = incident, head.Seq+1, head.Hash
 		e.Hash = e.computeHash()
-		if _, err := stmt.ExecContext(ctx, n, e.Seq, e.Time.UnixMilli(), e.Actor, e.Type, string(e.Payload), e.PrevHash[:], e.Hash[:], e.Key); err != nil {
+		idx, err := lg.add(ctx, Leaf{LeafEvent, e.Hash})
+		if err != nil {
+			return head, d.writeErr(err)
+		}
+		e.LogIndex = idx
+		if _, err := stmt.ExecContext(ctx, n, e.Seq, e.Time.UnixMilli(), e.Actor, e.Identity, e.Type, string(e.Payload), e.PrevHash[:], e.Hash[:], e.Key, idx); err != nil {
 			return head, d.writeErr(err)
 		}
 		head = Head{Seq: e.Seq, Hash: e.Hash}
+	}
+	if err := lg.save(ctx); err != nil {
+		return head, d.writeErr(err)
 	}
 	if err := tx.Commit(); err != nil {
 		return head, d.writeErr(err)
@@ -642,10 +840,39 @@ func (d *DB) ResolveID(ctx context.Context, prefix string) (string, error) {
 	return "", fmt.Errorf("incident id %s is ambiguous: it matches %s: give more digits", prefix, strings.Join(short, ", "))
 }
 
-// PutBlob stores evidence bytes under their sha256 (once).
+// PutBlob stores evidence bytes under their sha256, once: the first time
+// as a leaf of the log (its sha256), later not at all.
 func (d *DB) PutBlob(ctx context.Context, sum Hash, data []byte) error {
-	_, err := d.sql.ExecContext(ctx, "INSERT INTO blobs (sha256, data) VALUES (?, ?) ON CONFLICT (sha256) DO NOTHING", sum[:], data)
+	if sha256.Sum256(data) != sum {
+		return fmt.Errorf("evidence %s: the bytes do not hash to it", sum.Short())
+	}
+	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
+		return d.writeErr(err)
+	}
+	defer tx.Rollback()
+	var one int
+	switch err := tx.QueryRowContext(ctx, "SELECT 1 FROM blobs WHERE sha256 = ?", sum[:]).Scan(&one); {
+	case err == nil:
+		return nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return d.writeErr(err)
+	}
+	lg, err := beginLog(ctx, tx)
+	if err != nil {
+		return d.writeErr(err)
+	}
+	idx, err := lg.add(ctx, Leaf{LeafBlob, sum})
+	if err != nil {
+		return d.writeErr(err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO blobs (sha256, data, log_idx) VALUES (?, ?, ?)", sum[:], data, idx); err != nil {
+		return d.writeErr(err)
+	}
+	if err := lg.save(ctx); err != nil {
+		return d.writeErr(err)
+	}
+	if err := tx.Commit(); err != nil {
 		return d.writeErr(err)
 	}
 	return nil

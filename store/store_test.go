@@ -3,7 +3,9 @@ package store
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,27 +42,47 @@ func openTest(t testing.TB, path string) *testLedger {
 // declare records an incident whose first event is a declaration.
 func declare(t testing.TB, l *testLedger, sev string) Incident {
 	t.Helper()
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	key := NewKey()
-	inc := Incident{ID: DeclarationID("ops", "payments down", sev, now.UnixMilli(), "alice", key), Book: "ops", Title: "payments down",
-		Kind: "incident", DeclaredAt: now, DeclaredBy: "alice"}
-	payload := fmt.Sprintf(`{"book":"ops","title":"payments down","severity":%q,"state":"OPEN","kind":"incident"}`, sev)
-	inc, _, _, err := l.db.CreateIncident(context.Background(), inc, Event{Time: now, Actor: "alice", Type: DeclaredType, Payload: []byte(payload), Key: key})
+	inc, err := l.declareKey(context.Background(), "payments down", sev, NewKey())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return inc
 }
 
+// declareKey records a declaration with an idempotency key.
+func (l *testLedger) declareKey(ctx context.Context, title, sev, key string) (Incident, error) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	inc := Incident{ID: DeclarationID("ops", title, sev, now.UnixMilli(), "alice", key), Book: "ops", Title: title,
+		Kind: "incident", DeclaredAt: now, DeclaredBy: "alice"}
+	payload, _ := json.Marshal(map[string]string{"book": "ops", "title": title, "severity": sev, "state": "OPEN", "kind": "incident"})
+	inc, _, _, err := l.db.CreateIncident(ctx, inc, Event{Time: now, Actor: "alice", Type: DeclaredType, Payload: payload, Key: key})
+	return inc, err
+}
+
+// evidence stores bytes as evidence and appends the event citing them.
+func (l *testLedger) evidence(ctx context.Context, id, actor, name string, data []byte) (Event, error) {
+	sum := sha256.Sum256(data)
+	if err := l.db.PutBlob(ctx, sum, data); err != nil {
+		return Event{}, err
+	}
+	payload, _ := json.Marshal(map[string]any{"name": name, "size": len(data), "sha256": hex.EncodeToString(sum[:])})
+	return l.append(ctx, id, actor, "evidence_attached", payload)
+}
+
 // note appends a note after the incident's head, whatever it is.
 func (l *testLedger) note(ctx context.Context, id, actor, text string) (Event, error) {
 	payload, _ := json.Marshal(map[string]string{"text": text})
+	return l.append(ctx, id, actor, "note", payload)
+}
+
+// append adds an event after the incident's head, whatever it is.
+func (l *testLedger) append(ctx context.Context, id, actor, typ string, payload []byte) (Event, error) {
 	for {
 		head, err := l.db.Head(ctx, id)
 		if err != nil {
 			return Event{}, err
 		}
-		e, _, err := l.db.Append(ctx, id, head.Seq, Event{Time: time.Now().UTC(), Actor: actor, Type: "note", Payload: payload, Key: NewKey()})
+		e, _, err := l.db.Append(ctx, id, head.Seq, Event{Time: time.Now().UTC(), Actor: actor, Type: typ, Payload: payload, Key: NewKey()})
 		if errors.Is(err, ErrConflict) {
 			continue
 		}
@@ -82,6 +104,8 @@ func TestMain(m *testing.M) {
 	switch os.Getenv("IC_STORE_CHILD") {
 	case "append":
 		os.Exit(childAppend())
+	case "backup":
+		os.Exit(childDoBackup())
 	}
 	os.Exit(m.Run())
 }
@@ -153,8 +177,8 @@ func TestTriggersRefuseChanges(t *testing.T) {
 	for _, q := range []string{
 		"UPDATE events SET payload = '{}' WHERE seq = 2",
 		"DELETE FROM events WHERE seq = 2",
-		"INSERT OR REPLACE INTO events SELECT incident, seq, time, actor, type, '{}', prev_hash, hash, idem_key FROM events WHERE seq = 2",
-		"INSERT INTO events SELECT incident, 9, time, actor, type, payload, prev_hash, hash, 'k9' FROM events WHERE seq = 2",
+		"INSERT OR REPLACE INTO events SELECT incident, seq, time, actor, type, '{}', prev_hash, hash, idem_key, identity, log_idx FROM events WHERE seq = 2",
+		"INSERT INTO events SELECT incident, 9, time, actor, type, payload, prev_hash, hash, 'k9', identity, log_idx FROM events WHERE seq = 2",
 		"UPDATE incidents SET title = 'x'",
 		"DELETE FROM incidents",
 	} {

@@ -88,7 +88,7 @@ func BenchmarkResizeCachedRender(b *testing.B) {
 	p, _ := cat.Procedure("O-020")
 	var m tea.Model = New(Options{Catalog: cat, Theme: render.PlainTheme, after: noTicks})
 	mm := m.(Model)
-	mm.show(p)
+	mm.reader.show(p)
 	mm.focus = readerPane
 	m = mm
 	for _, w := range []int{100, 120} {

@@ -147,10 +147,10 @@ func TestLibraryAndReaderAt80x24(t *testing.T) {
 
 func TestFilterAsYouType(t *testing.T) {
 	m := tea.Model(New(Options{Catalog: shippedCatalog(t), Theme: render.PlainTheme, after: noTicks}))
-	m = drive(t, m, append([]tea.Msg{size(120, 40)}, keys("/settlement wallet")...)...)
+	m = drive(t, m, append([]tea.Msg{size(120, 40)}, keys("/wallet leaking unexplained")...)...)
 	view := m.View()
 	if !strings.Contains(view, "O-103") || strings.Contains(view, "O-020  First") {
-		t.Errorf("filter 'settlement wallet' should keep O-103 only:\n%s", view)
+		t.Errorf("filter 'wallet leaking unexplained' should keep O-103 only:\n%s", view)
 	}
 }
 
@@ -197,10 +197,13 @@ func TestDeclareThroughTriage(t *testing.T) {
 func TestStepsPauseSkipAndGates(t *testing.T) {
 	opts := testOptions(t)
 	m := declare(t, drive(t, New(opts), size(120, 40)), "payments down", "nnny")
-	m = drive(t, m, keys("x  ")...) // skip the pause, check steps 2 and 3
+	m = drive(t, m, keys("x  ")...) // skip the pause, check steps 3 and 4
 	mm := m.(Model)
-	if d, total := mm.steps.progress(); d != 3 || total != 12 {
-		t.Errorf("progress %d/%d, want 3/12", d, total)
+	// Steps 2 (assess the severity), 8 (the severity assessment and who
+	// made it) and 9 (severity declared and recorded) are shown done by
+	// the declaration itself (#1).
+	if d, total := mm.steps.progress(); d != 6 || total != 11 {
+		t.Errorf("progress %d/%d, want 6/11", d, total)
 	}
 	ev := events(t, opts.Service)
 	if ev[1].Type != (incident.StepSkipped{}).Kind() || !strings.Contains(ev[1].Line(), "pause skipped after 0s") {
@@ -219,16 +222,17 @@ func TestStepsPauseSkipAndGates(t *testing.T) {
 		t.Errorf("skip with a reason not recorded")
 	}
 
-	// TPAF-001's irreversible step 6 waits for steps 3, 4 and 5.
+	// TPAF-001's irreversible step 18 (the external API, 4.3.5) waits for
+	// the consent (11), the ledger receipt (16) and its email (17).
 	tpaf, _ := opts.Catalog.Procedure("TPAF-001")
 	mm = m.(Model)
-	mm.show(tpaf)
+	mm.reader.show(tpaf)
 	mm.focus = readerPane
 	m = drive(t, mm, keys("L")...)
 	mm = m.(Model)
-	mm.steps.cursor = 5
+	mm.steps.cursor = 17
 	m = drive(t, mm, keys(" ")...)
-	if v := m.View(); !strings.Contains(v, "step 6 needs step(s) 3 4 5 done first") {
+	if v := m.View(); !strings.Contains(v, "step 18 needs step(s) 11 16 17 done first") {
 		t.Errorf("gated step not refused:\n%s", v)
 	}
 }
@@ -253,7 +257,7 @@ func TestNoteDraftSurvives(t *testing.T) {
 	m = drive(t, m, append([]tea.Msg{size(80, 24)}, keys("nhalf a thought")...)...)
 	mm := m.(Model)
 	// The pause in typing saves the draft.
-	drive(t, mm, draftTickMsg{gen: mm.draftGen})
+	drive(t, mm, draftTickMsg{gen: mm.note.draftGen})
 	if got, _ := os.ReadFile(opts.Service.Drafts().Path()); string(got) != "half a thought" {
 		t.Fatalf("draft file holds %q", got)
 	}
@@ -287,8 +291,8 @@ func TestNoteFailureKeepsText(t *testing.T) {
 	opts.Service.Close() // the ledger goes away under the console
 	m = drive(t, m, keys("nimportant observation\n")...)
 	mm := m.(Model)
-	if mm.note.Value() != "important observation" || !mm.statusErr {
-		t.Errorf("note line %q, status %q: the text must come back", mm.note.Value(), mm.status)
+	if mm.note.text() != "important observation" || !mm.statusErr {
+		t.Errorf("note line %q, status %q: the text must come back", mm.note.text(), mm.status)
 	}
 }
 
@@ -305,7 +309,8 @@ func TestHeaderCountdown(t *testing.T) {
 		t.Errorf("17 minutes in: %q", v)
 	}
 	// In colour, overdue is red.
-	mm.styles = NewStyles(render.Theme{Profile: termenv.ANSI, Dark: true})
+	colour := NewStyles(render.Theme{Profile: termenv.ANSI, Dark: true})
+	mm.c.styles = &colour
 	if v := mm.headerView(); !strings.Contains(v, "\x1b[") || !strings.Contains(v, "31") {
 		t.Errorf("overdue countdown not red: %q", v)
 	}
@@ -319,7 +324,7 @@ func TestBordersRedAndGreen(t *testing.T) {
 	}{{"O-101", "\x1b[31m╭"}, {"O-201", "\x1b[32m╭"}} {
 		mm := drive(t, New(opts), size(80, 24)).(Model)
 		p, _ := opts.Catalog.Procedure(c.id)
-		mm.show(p)
+		mm.reader.show(p)
 		mm.focus = readerPane
 		if v := mm.View(); !strings.Contains(v, c.colour) {
 			t.Errorf("%s: border not drawn with %q", c.id, c.colour)
@@ -376,7 +381,7 @@ func TestMonthlyReviewInTheConsole(t *testing.T) {
 	m = drive(t, m, loadReviewList(context.Background(), opts.Service)())
 	m = drive(t, m, keys("m")...)
 	view := m.View()
-	for _, want := range []string{"Monthly review 2026-11", "2 incident(s), 1 drill(s)", "Downgrades"} {
+	for _, want := range []string{"Monthly review 2026-11", "2 incident(s), 1 drill(s)", "## Drills"} {
 		if !strings.Contains(view, want) {
 			t.Errorf("monthly review lacks %q:\n%s", want, view)
 		}
@@ -429,4 +434,28 @@ func TestFullHelpShowsEveryKeyAt80(t *testing.T) {
 		}
 	}
 	checkFits(t, view, 80, 24)
+}
+
+// The header shows what the book's rules say of the incident now: the
+// next deadline (red once past), the worst severity it had, its class.
+func TestHeaderShowsDeadlineWorstSeverityAndClass(t *testing.T) {
+	opts := testOptions(t)
+	declared := fixedNow.AddDate(0, 0, -9) // a SEV-2 declared 9 days ago
+	svc := opts.Service.WithClock(func() time.Time { return declared })
+	st, _, err := svc.Declare(context.Background(), incident.Declaration{Book: "avs-operator", Title: "signer latency", Severity: "SEV-2", Class: "signer", By: incident.Actor{Name: "alice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := opts.Service.Append(context.Background(), st.ID, incident.Actor{Name: "alice"}, "", incident.SeverityChange{To: "SEV-3", Reason: "only cohort B"}); err != nil {
+		t.Fatal(err)
+	}
+	opts.Incident = st.ID
+	m := drive(t, New(opts), size(120, 40))
+	m = drive(t, m, loadIncident(context.Background(), opts.Service, st.ID)())
+	view := m.View()
+	for _, want := range []string{"blameless postmortem OVERDUE", "was SEV-2", "signer"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("header lacks %q:\n%s", want, strings.Join(strings.Split(view, "\n")[:3], "\n"))
+		}
+	}
 }

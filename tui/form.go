@@ -28,6 +28,12 @@ type field struct {
 	choice   int
 	optional bool
 	answer   string
+	// validate checks a text answer as it is given; an error keeps the
+	// form on this field with what was typed.
+	validate func(string) error
+	// decides, on a yes/no field, skips the questions after a yes (the
+	// triage's first yes decides the severity).
+	decides bool
 }
 
 // formKind says what a submitted form does.
@@ -45,10 +51,21 @@ const (
 	formOpen
 	formFail
 	formFailDeclare
+	formRestart
+	formPostmortem
+	formDeviation
+	formCorrect
+	formActionDone
+	formStartRun
+	formSyncSource
+	// formPreflight has no question: it lists what closing still needs.
+	formPreflight
 )
 
 // form is a short sequence of questions answered one at a time: the one
-// being asked is always the only thing to do.
+// being asked is always the only thing to do. Answers and what was typed
+// stay in the form until it is submitted, so a refused answer is fixed in
+// place, never typed again.
 type form struct {
 	kind   formKind
 	title  string
@@ -60,10 +77,15 @@ type form struct {
 	onEnter func(f *form)
 	// data carries context for the submit (e.g. the step being skipped).
 	data any
+	// lines is a form's text when it asks nothing (the close preflight).
+	lines []string
+	// keys are the keys a question-less form answers to, with their help.
+	keys []key.Binding
 }
 
-func newTextField(label, placeholder string, optional bool) field {
+func newTextField(st *Styles, label, placeholder string, optional bool) field {
 	in := textinput.New()
+	in.PromptStyle, in.TextStyle, in.PlaceholderStyle = st.Plain, st.Plain, st.Muted
 	in.Placeholder = placeholder
 	in.Prompt = "> "
 	in.CharLimit = 64 << 10
@@ -77,7 +99,12 @@ func newChoiceField(label string, choices []string, selected int) field {
 
 func newYesNoField(label string) field { return field{label: label, kind: yesNoField} }
 
-func (f *form) current() *field { return &f.fields[f.at] }
+func (f *form) current() *field {
+	if len(f.fields) == 0 {
+		return nil
+	}
+	return &f.fields[f.at]
+}
 
 // focus gives the current text field the cursor.
 func (f *form) focus() tea.Cmd {
@@ -87,7 +114,7 @@ func (f *form) focus() tea.Cmd {
 	if f.onEnter != nil {
 		f.onEnter(f)
 	}
-	if c := f.current(); c.kind == textField {
+	if c := f.current(); c != nil && c.kind == textField {
 		return c.input.Focus()
 	}
 	return nil
@@ -103,9 +130,20 @@ func (f *form) dirty() bool {
 	return false
 }
 
+// reopen puts the form back on its last field with err shown: what was
+// typed in every field is still there.
+func (f *form) reopen(err string) tea.Cmd {
+	f.at = max(0, len(f.fields)-1)
+	f.err = err
+	return f.focus()
+}
+
 // update handles a key; done is true when the last field was answered.
-func (f *form) update(msg tea.KeyMsg, keys KeyMap) (done bool, cmd tea.Cmd) {
+func (f *form) update(msg tea.KeyMsg, keys *KeyMap) (done bool, cmd tea.Cmd) {
 	c := f.current()
+	if c == nil {
+		return key.Matches(msg, keys.Submit), nil
+	}
 	advance := func() (bool, tea.Cmd) {
 		f.err = ""
 		if f.at == len(f.fields)-1 {
@@ -119,6 +157,13 @@ func (f *form) update(msg tea.KeyMsg, keys KeyMap) (done bool, cmd tea.Cmd) {
 		switch {
 		case key.Matches(msg, keys.Yes):
 			c.answer = "yes"
+			if c.decides {
+				// The first yes decides: the next questions are not asked.
+				for f.at < len(f.fields)-2 && f.fields[f.at+1].kind == yesNoField {
+					f.at++
+					f.fields[f.at].answer = ""
+				}
+			}
 			return advance()
 		case key.Matches(msg, keys.No):
 			c.answer = "no"
@@ -146,6 +191,12 @@ func (f *form) update(msg tea.KeyMsg, keys KeyMap) (done bool, cmd tea.Cmd) {
 			f.err = c.label + " is required"
 			return false, nil
 		}
+		if c.validate != nil && v != "" {
+			if err := c.validate(v); err != nil {
+				f.err = err.Error()
+				return false, nil
+			}
+		}
 		c.answer = v
 		return advance()
 	}
@@ -163,12 +214,37 @@ func (f *form) answers() []string {
 	return out
 }
 
-func (f *form) view(s Styles, width int) string {
+// help is the keys that work on the current field: a yes/no question
+// takes y or n (enter does nothing there).
+func (f *form) help(k *KeyMap) []key.Binding {
+	c := f.current()
+	switch {
+	case c == nil:
+		return append(append([]key.Binding(nil), f.keys...), k.Back)
+	case c.kind == yesNoField:
+		return []key.Binding{k.Yes, k.No, k.Cancel}
+	case c.kind == choiceField:
+		return []key.Binding{k.ChoicePrev, k.ChoiceNext, k.Submit, k.Cancel}
+	}
+	return []key.Binding{k.Submit, k.Cancel}
+}
+
+func (f *form) view(s *Styles, width int) string {
 	var b strings.Builder
-	b.WriteString(s.Title.Render(f.title))
+	b.WriteString(s.Title.Render(truncate(termsafe.EscapeLine(f.title), width)))
 	b.WriteString("\n")
+	if len(f.fields) == 0 {
+		for _, l := range f.lines {
+			b.WriteString(wrap(l, width))
+			b.WriteString("\n")
+		}
+		return strings.TrimRight(b.String(), "\n")
+	}
 	for i := 0; i < f.at; i++ {
 		fl := f.fields[i]
+		if fl.answer == "" && fl.kind == yesNoField {
+			continue // not asked: an earlier yes decided
+		}
 		b.WriteString(s.Muted.Render(truncate(termsafe.EscapeLine(fl.label+": "+fl.answer), width)))
 		b.WriteString("\n")
 	}
@@ -178,6 +254,7 @@ func (f *form) view(s Styles, width int) string {
 	switch c.kind {
 	case yesNoField:
 		b.WriteString("  [y] yes   [n] no")
+		b.WriteString("\n" + s.Muted.Render("y or n answers · esc cancels"))
 	case choiceField:
 		var parts []string
 		for i, ch := range c.choices {
@@ -190,12 +267,13 @@ func (f *form) view(s Styles, width int) string {
 		b.WriteString(wrap(strings.Join(parts, " "), width))
 		b.WriteString("\n" + s.Muted.Render("←/→ choose · enter confirm · esc cancel"))
 	default:
-		c.input.Width = max(10, width-4)
-		b.WriteString(c.input.View())
+		in := c.input
+		in.Width = max(10, width-4)
+		b.WriteString(in.View())
 		b.WriteString("\n" + s.Muted.Render("enter next · esc cancel"))
 	}
 	if f.err != "" {
-		b.WriteString("\n" + s.Error.Render(f.err))
+		b.WriteString("\n" + s.Error.Render(wrap(termsafe.EscapeLine(f.err), width)))
 	}
 	return b.String()
 }

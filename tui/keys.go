@@ -53,6 +53,15 @@ type KeyMap struct {
 	ExportJSONL    key.Binding
 	ExportMarkdown key.Binding
 	Monthly        key.Binding
+	Restart        key.Binding
+	Postmortem     key.Binding
+	Deviation      key.Binding
+	Correct        key.Binding
+	CorrectThis    key.Binding
+	ActionDone     key.Binding
+	Follow         key.Binding
+	SyncConfigure  key.Binding
+	Detail         key.Binding
 }
 
 // NewKeyMap returns the console's key bindings.
@@ -68,28 +77,28 @@ func NewKeyMap() KeyMap {
 		Open:           b("enter", "read", "enter"),
 		Back:           b("esc", "back", "esc"),
 		Filter:         b("/", "filter", "/"),
-		NextPane:       b("tab", "next pane", "tab"),
+		NextPane:       b("tab", "pane", "tab"),
 		NextBook:       b("b", "next book", "b"),
-		Help:           b("?", "all keys", "?"),
+		Help:           b("?", "keys", "?"),
 		Quit:           b("q", "quit", "q"),
 		ForceQuit:      b("ctrl+c", "quit", "ctrl+c"),
 		Declare:        b("D", "declare", "D"),
 		OpenIncident:   b("o", "open incident", "o"),
-		Note:           b("n/:", "note", "n", ":"),
-		Check:          b("space", "check step", " "),
-		Skip:           b("s", "skip step", "s"),
+		Note:           b("n", "note", "n", ":"),
+		Check:          b("space", "check", " "),
+		Skip:           b("s", "skip", "s"),
 		SkipPause:      b("x", "skip pause", "x"),
-		Link:           b("L", "follow this runbook", "L"),
+		Link:           b("L", "follow", "L"),
 		Severity:       b("S", "severity", "S"),
 		State:          b("T", "state", "T"),
 		Role:           b("A", "assign role", "A"),
-		Update:         b("u", "status update", "u"),
+		Update:         b("u", "update", "u"),
 		Evidence:       b("E", "evidence", "E"),
 		Action:         b("I", "action item", "I"),
-		SyncPanel:      b("v", "sync panel", "v"),
+		SyncPanel:      b("v", "sync", "v"),
 		SyncRun:        b("r", "re-run check", "r"),
 		SyncAppend:     b("e", "add result to incident", "e"),
-		UTC:            b("z", "UTC/local", "z"),
+		UTC:            b("z", "UTC", "z"),
 		Submit:         b("enter", "submit", "enter"),
 		Cancel:         b("esc", "cancel", "esc"),
 		Yes:            b("y", "yes", "y", "Y"),
@@ -104,31 +113,32 @@ func NewKeyMap() KeyMap {
 		ReadingScrollD: b("pgdn", "scroll", "pgdown", "ctrl+d"),
 		Review:         b("R", "review mode", "R"),
 		Routine:        b("W", "walk routine", "W"),
-		Fail:           b("f", "step failed", "f"),
+		Fail:           b("f", "failed", "f"),
 		Sort:           b("O", "sort by time/duration", "O"),
 		Hashes:         b("#", "seq and hash", "#"),
 		ExportJSONL:    b("J", "export JSONL", "J"),
 		ExportMarkdown: b("M", "export Markdown", "M"),
 		Monthly:        b("m", "monthly review", "m"),
+		Restart:        b("C", "restart criteria", "C"),
+		Postmortem:     b("P", "postmortem link", "P"),
+		Deviation:      b("X", "deviation", "X"),
+		Correct:        b("K", "correct an entry", "K"),
+		CorrectThis:    b("c", "correct this entry", "c"),
+		ActionDone:     b("d", "action item done", "d"),
+		Follow:         b("end", "follow newest", "end", "G"),
+		SyncConfigure:  b("c", "configure sources", "c"),
+		Detail:         b("enter", "detail", "enter"),
 	}
 }
-
-// keyHelp adapts a list of bindings to bubbles/help.
-type keyHelp struct {
-	short []key.Binding
-	full  [][]key.Binding
-}
-
-func (h keyHelp) ShortHelp() []key.Binding  { return h.short }
-func (h keyHelp) FullHelp() [][]key.Binding { return h.full }
 
 // FullHelp groups every key for the "?" screen.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Declare, k.OpenIncident, k.Note, k.Update, k.Severity, k.State},
-		{k.Role, k.Evidence, k.Action, k.Link, k.Check, k.Skip, k.SkipPause},
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Open, k.Back},
-		{k.NextPane, k.NextBook, k.Filter, k.SyncPanel, k.SyncRun, k.SyncAppend},
+		{k.Role, k.Evidence, k.Action, k.Restart, k.Postmortem, k.Deviation, k.Correct},
+		{k.Link, k.Check, k.Skip, k.SkipPause, k.Detail, k.CorrectThis, k.ActionDone},
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Open, k.Back, k.Follow},
+		{k.NextPane, k.NextBook, k.Filter, k.SyncPanel, k.SyncRun, k.SyncAppend, k.SyncConfigure},
 		{k.Review, k.Routine, k.Fail, k.Sort, k.Hashes, k.ExportJSONL, k.ExportMarkdown},
 		{k.UTC, k.Help, k.Quit, k.ForceQuit},
 	}

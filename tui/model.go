@@ -1,28 +1,26 @@
 // Package tui is ic's full-screen console, built on bubbletea v1. It shows
 // the runbook library and reader, walks checklists, keeps the incident's
 // timeline on screen and appends to it, and runs sync-committee checks in a
-// side panel. Everything slow (the ledger, BLS, HTTP, rendering Markdown,
-// the draft file) runs in tea.Cmd functions and comes back as typed
-// messages, so Update and View never block.
+// side panel. Each pane is its own component (common.go) with Update, View,
+// SetSize and its help keys; the root model here routes messages to them
+// and lays them out (view.go). Everything slow (the ledger, BLS, HTTP,
+// rendering Markdown, the draft file) runs in tea.Cmd functions and comes
+// back as typed messages, so Update and View never block.
 package tui
 
 import (
 	"context"
 	"fmt"
-	"strings"
+	"slices"
+	"strconv"
 	"time"
 
-	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/spinner"
-	"github.com/charmbracelet/bubbles/textinput"
-	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/icconsole/ic/incident"
-	"github.com/icconsole/ic/internal/termsafe"
 	"github.com/icconsole/ic/render"
 	"github.com/icconsole/ic/runbook"
 )
@@ -50,6 +48,13 @@ type Options struct {
 	Review bool
 	// Sync lists the configured sync-committee check sources.
 	Sync []incident.SyncSource
+	// SyncEvery re-runs the sync checks this often while the console is
+	// open (0: on open and on r only).
+	SyncEvery time.Duration
+	// SaveSync keeps beacon URLs and a checkpoint entered in the sync
+	// panel for the next start (in the configuration file, whose path it
+	// returns); nil: they last for this run only.
+	SaveSync func(beacons []string, checkpoint string) (path string, err error)
 	// Now is the clock (tests fix it).
 	Now func() time.Time
 
@@ -67,6 +72,7 @@ const (
 	routineMode             // a routine walked on a normal day
 )
 
+// pane names a pane that can take focus.
 type pane int
 
 const (
@@ -79,70 +85,54 @@ const (
 
 var paneNames = []string{"Library", "Runbook", "Steps", "Timeline", "Sync"}
 
-// wideWidth is the narrowest terminal that shows the panes side by side;
-// narrower ones show one pane at a time under tabs.
-const wideWidth = 120
-
-const libraryWidth = 34
-const sideWidth = 46
-
-// Model is the console's root model.
+// Model is the console's root model: it holds the panes, routes messages
+// to them and lays them out.
 type Model struct {
-	opts   Options
-	styles Styles
-	keys   KeyMap
-	help   help.Model
+	c    *common
+	opts Options
+	help help.Model
 
 	width, height int
 	now           time.Time
+	mode          mode
+	focus         pane
 
-	books []*runbook.Book
-	book  int
-
-	filter    textinput.Model
-	filtering bool
-	items     []*runbook.Procedure
-	cursor    int
-
-	focus pane
-	shown *runbook.Procedure
-	// stepLine is the line of the rendered procedure where the current
-	// step starts (-1: not found or not stepping).
-	stepLine int
-	reader   viewport.Model
-	want     renderKey
-	cache    map[renderKey]string
+	header   header
+	library  library
+	reader   reader
+	steps    stepper
+	timeline timeline
+	sync     syncPanel
+	note     noteLine
+	review   review
+	// form is the open form, drawn over the panes (nil: none).
+	form *form
+	// detail is the entry shown whole, drawn over the panes (nil: none).
+	detail *detail
 
 	incident *incident.Status
-	timeline timeline
-	steps    stepper
 	polling  bool
-
-	note      textinput.Model
-	noting    bool
-	draftGen  int
-	draftSent string
-
-	form *form
-
-	mode    mode
-	review  reviewState
-	history []incident.RunSummary
+	// resumed is how many incidents were open when the console came back
+	// to the latest of them.
+	resumed int
 	// fromRun is the routine run a failure declaration comes from.
 	fromRun string
-
-	// appending is true while an append is in flight; queue holds the
-	// appends waiting for it, in order.
-	appending bool
-	queue     []tea.Cmd
-
-	sync syncPanel
 
 	confirmQuit bool
 	status      string
 	statusErr   bool
-	utc         bool
 }
+
+// Requests the panes post to the root (common.post).
+type (
+	statusMsg struct {
+		text string
+		err  bool
+	}
+	openFormMsg struct{ form *form }
+	focusMsg    struct{ pane pane }
+	modeMsg     struct{ mode mode }
+)
 
 // New builds the console model. It does no I/O.
 func New(opts Options) Model {
@@ -152,92 +142,63 @@ func New(opts Options) Model {
 	if opts.after == nil {
 		opts.after = tea.Tick
 	}
-	f := textinput.New()
-	f.Prompt = "/"
-	f.Placeholder = "filter by id, title, trigger or text"
-	f.Cursor.SetMode(cursor.CursorStatic)
-	n := textinput.New()
-	n.Prompt = "note> "
-	n.Placeholder = "type a note; enter adds it to the timeline"
-	n.CharLimit = incident.MaxTextBytes
-	n.Cursor.SetMode(cursor.CursorStatic)
-	n.SetValue(opts.Draft)
-	sp := spinner.New()
-	sp.Spinner = spinner.Line
+	if opts.Context == nil {
+		opts.Context = context.Background()
+	}
+	styles, keys := NewStyles(opts.Theme), NewKeyMap()
+	c := &common{
+		ctx: opts.Context, svc: opts.Service, catalog: opts.Catalog, styles: &styles, keys: &keys,
+		theme: opts.Theme, actor: opts.Actor, after: opts.after,
+		writer: &writer{ctx: opts.Context, svc: opts.Service, actor: opts.Actor},
+	}
 	m := Model{
-		opts:   opts,
-		styles: NewStyles(opts.Theme),
-		keys:   NewKeyMap(),
-		help:   help.New(),
-		books:  opts.Catalog.Books(),
-		filter: f,
-		note:   n,
-		reader: viewport.New(0, 0),
-		cache:  map[renderKey]string{},
-		width:  80, height: 24,
-		stepLine: -1,
+		c:        c,
+		opts:     opts,
+		help:     help.New(),
+		width:    80,
+		height:   24,
 		now:      opts.Now(),
-		sync:     newSyncPanel(opts.Sync, sp),
+		header:   header{c: c},
+		library:  newLibrary(c, opts.Book),
+		reader:   newReader(c),
+		steps:    newStepper(c),
+		timeline: newTimeline(c),
+		sync:     newSyncPanel(c, opts),
+		note:     newNoteLine(c, opts.Draft),
+		review:   newReview(c),
 	}
 	// Every help style comes from our renderer: bubbles' defaults use
 	// adaptive colours, which would query the terminal's background.
 	m.help.Styles = help.Styles{
-		Ellipsis: m.styles.Help, ShortKey: m.styles.Title, ShortDesc: m.styles.Help, ShortSeparator: m.styles.Help,
-		FullKey: m.styles.Title, FullDesc: m.styles.Help, FullSeparator: m.styles.Help,
+		Ellipsis: styles.Help, ShortKey: styles.Title, ShortDesc: styles.Help, ShortSeparator: styles.Help,
+		FullKey: styles.Title, FullDesc: styles.Help, FullSeparator: styles.Help,
 	}
-	want := opts.Book
-	if want == "" {
-		want = opts.Catalog.DefaultBook()
-	}
-	for i, b := range m.books {
-		if b.ID == want {
-			m.book = i
-		}
-	}
-	m.refilter()
 	if opts.Review {
 		m.mode = reviewMode
 	}
 	if opts.Draft != "" {
 		m.status = "restored the note you were typing (n to continue, enter to add it)"
-		m.draftSent = opts.Draft
 	}
+	m.tick(m.now)
+	m.layout()
 	return m
 }
 
-// Init starts the clock and, when asked, loads the incident to open.
-// saveDraft and removeDraft keep the note line's text beside the ledger
-// (nothing without a ledger).
-func (m *Model) saveDraft(text string) tea.Cmd {
-	if m.opts.Service == nil {
-		return nil
-	}
-	return saveDraft(m.opts.Service.Drafts(), text)
-}
-
-func (m *Model) removeDraft() tea.Cmd {
-	if m.opts.Service == nil {
-		return nil
-	}
-	return removeDraft(m.opts.Service.Drafts())
-}
-
-// ctx is the console's context (context.Background when none was given).
-func (m *Model) ctx() context.Context {
-	if m.opts.Context == nil {
-		return context.Background()
-	}
-	return m.opts.Context
-}
-
+// Init starts the clock and, when asked, loads the incident to open, the
+// review list, or a routine run.
 func (m Model) Init() tea.Cmd {
-	cmds := []tea.Cmd{m.tick()}
-	if m.opts.Incident != "" && m.opts.Service != nil {
-		cmds = append(cmds, loadIncident(m.ctx(), m.opts.Service, m.opts.Incident))
+	cmds := []tea.Cmd{m.nextTick()}
+	switch {
+	case m.opts.Incident != "" && m.c.ledger():
+		cmds = append(cmds, loadIncident(m.c.ctx, m.c.svc, m.opts.Incident))
+	case m.opts.Routine == "" && !m.opts.Review && m.c.ledger():
+		// After a restart the console comes back to the open incident.
+		cmds = append(cmds, resumeLatest(m.c.ctx, m.c.svc))
 	}
-	if m.opts.Review && m.opts.Service != nil {
-		cmds = append(cmds, loadReviewList(m.ctx(), m.opts.Service))
+	if m.opts.Review && m.c.ledger() {
+		cmds = append(cmds, loadReviewList(m.c.ctx, m.c.svc))
 	}
+	cmds = append(cmds, m.sync.start())
 	if p, ok := m.opts.Catalog.Procedure(m.opts.Routine); ok && m.opts.Routine != "" {
 		cmds = append(cmds, func() tea.Msg { return startRoutineMsg{p} })
 	}
@@ -246,38 +207,25 @@ func (m Model) Init() tea.Cmd {
 
 // Messages coming back from commands.
 type (
-	tickMsg     time.Time
-	renderedMsg struct {
-		key renderKey
-		out string
-		err error
-	}
+	tickMsg           time.Time
 	incidentLoadedMsg struct {
 		status incident.Status
 		events []incident.Entry
 		steps  map[string]map[int]stepMark
-		proc   string
-		err    error
+		// procs are the procedures followed, in the order they were
+		// (the declaration's first).
+		procs []string
+		// evidence are the entries that can prove steps.
+		evidence []incident.Entry
+		// draft is what was typed for this incident and not yet added.
+		draft string
+		err   error
 	}
 	polledMsg struct {
 		id     string
 		status incident.Status
 		events []incident.Entry
 		err    error
-	}
-	olderLoadedMsg struct {
-		id     string
-		events []incident.Entry
-		err    error
-	}
-	appendedMsg struct {
-		event incident.Entry
-		what  string
-		err   error
-		// clearNote is set for a committed note: the draft goes.
-		clearNote bool
-		// undo takes back a step marked before the append succeeded.
-		undo *stepUndo
 	}
 	declaredMsg struct {
 		incident incident.Status
@@ -287,277 +235,329 @@ type (
 		list []incident.Status
 		err  error
 	}
-	draftTickMsg    struct{ gen int }
 	startRoutineMsg struct{ proc *runbook.Procedure }
-	draftSavedMsg   struct{ err error }
+	// resumeMsg names the open incidents at start, most recent first.
+	resumeMsg struct {
+		open []incident.Status
+		err  error
+	}
 )
 
-// renderKey identifies one rendering: the same text at the same width
-// renders the same, so results are cached by it.
-type renderKey struct {
-	hash  string
-	width int
+func (m *Model) nextTick() tea.Cmd {
+	return m.c.after(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) })
 }
 
-// stepMark is how a step stands on the timeline.
-type stepMark int
-
-const (
-	stepOpen stepMark = iota
-	stepChecked
-	stepSkippedMark
-	stepFailedMark
-)
-
-func (m *Model) tick() tea.Cmd {
-	return m.opts.after(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) })
+// tick hands the time to the panes that show it.
+func (m *Model) tick(now time.Time) tea.Cmd {
+	m.now = now
+	m.header.now, m.sync.now, m.review.now = now, now, now
+	return m.steps.tick(now)
 }
 
+// currentBook is the open incident's book, else the library's.
 func (m *Model) currentBook() *runbook.Book {
 	if m.incident != nil {
 		if b, ok := m.opts.Catalog.Book(m.incident.Book); ok {
 			return b
 		}
 	}
-	if len(m.books) == 0 {
-		return nil
-	}
-	return m.books[m.book]
-}
-
-func (m *Model) refilter() {
-	m.items = nil
-	if len(m.books) > 0 {
-		m.items = m.opts.Catalog.Filter(runbook.Filter{Book: m.books[m.book].ID, Query: m.filter.Value()})
-	}
-	if m.cursor >= len(m.items) {
-		m.cursor = max(0, len(m.items)-1)
-	}
+	return m.library.currentBook()
 }
 
 func (m *Model) setStatus(s string) { m.status, m.statusErr = s, false }
-func (m *Model) setError(err error) {
-	m.status, m.statusErr = err.Error(), true
+func (m *Model) setError(err error) { m.status, m.statusErr = err.Error(), true }
+
+// Update handles one message, then what the panes asked of the root while
+// handling it, in order.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmds := []tea.Cmd{m.update(msg)}
+	for reqs := m.c.takeOutbox(); len(reqs) > 0; reqs = m.c.takeOutbox() {
+		for _, r := range reqs {
+			cmds = append(cmds, m.update(r))
+		}
+	}
+	m.reader.markStep(m.steps.proc, m.steps.current())
+	return m, tea.Batch(cmds...)
 }
 
-// Update handles one message.
-func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+func (m *Model) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.layout()
-		return m, m.renderShown()
+		return m.reader.render()
 	case tickMsg:
-		m.now = m.opts.Now()
-		cmds := []tea.Cmd{m.tick()}
-		if m.steps.pausing && !m.now.Before(m.steps.pauseUntil) {
-			cmds = append(cmds, m.endPause(false))
-		}
-		if m.incident != nil && !m.polling && m.opts.Service != nil {
+		cmds := []tea.Cmd{m.nextTick(), m.tick(m.opts.Now())}
+		if m.incident != nil && !m.polling && m.c.ledger() {
 			m.polling = true
-			cmds = append(cmds, poll(m.ctx(), m.opts.Service, m.incident.ID, m.timeline.lastSeq()))
+			cmds = append(cmds, poll(m.c.ctx, m.c.svc, m.incident.ID, m.timeline.lastSeq()))
 		}
-		return m, tea.Batch(cmds...)
+		return tea.Batch(cmds...)
+	case statusMsg:
+		m.status, m.statusErr = msg.text, msg.err
+		return nil
+	case resumeMsg:
+		if msg.err != nil {
+			m.setError(msg.err)
+			return nil
+		}
+		if len(msg.open) == 0 || m.incident != nil {
+			return nil
+		}
+		cmd := loadIncident(m.c.ctx, m.c.svc, msg.open[0].ID)
+		if len(msg.open) > 1 {
+			m.resumed = len(msg.open)
+		}
+		return cmd
+	case preflightMsg:
+		if m.incident == nil {
+			return nil
+		}
+		if b := m.currentBook(); b != nil {
+			if plan := incident.PlanClose(b.Policy, *m.incident); len(plan.Needs) > 0 {
+				m.showPreflight(plan)
+			}
+		}
+		return nil
+	case detailMsg:
+		m.detail = newDetail(m.c, msg.entry)
+		m.layout()
+		return m.detail.load()
+	case fixesMsg:
+		if m.detail != nil {
+			return m.detail.Update(msg)
+		}
+		return nil
+	case correctMsg:
+		m.detail = nil
+		return m.openCorrection(strconv.FormatInt(msg.seq, 10))
+	case actionDoneMsg:
+		m.detail = nil
+		m.form = &form{kind: formActionDone, title: fmt.Sprintf("Action item #%d done", msg.seq), data: msg.seq,
+			fields: []field{newTextField(m.c.styles, "How was it done? (optional)", "alert added: PR 1234", true)}}
+		return m.form.focus()
+	case syncNowMsg:
+		return m.sync.Update(msg)
+	case openFormMsg:
+		m.form = msg.form
+		return m.form.focus()
+	case focusMsg:
+		m.focus = msg.pane
+		return nil
+	case modeMsg:
+		m.mode = msg.mode
+		if msg.mode == respondMode {
+			m.setStatus("back to respond mode")
+		}
+		m.layout()
+		return nil
+	case readMsg:
+		m.reader.show(msg.proc)
+		m.focus = readerPane
+		return m.reader.render()
+	case followMsg:
+		return m.follow(msg.proc)
 	case renderedMsg:
 		if msg.err != nil {
 			m.setError(msg.err)
-			return m, nil
 		}
-		m.cache[msg.key] = msg.out
-		if msg.key == m.want {
-			m.reader.SetContent(msg.out)
-			m.locateStep()
-		}
-		return m, nil
+		return m.reader.Update(msg)
 	case incidentLoadedMsg:
-		if msg.err != nil {
-			m.setError(msg.err)
-			return m, nil
-		}
-		st := msg.status
-		m.incident = &st
-		m.timeline = newTimeline(st.ID, msg.events, st.Events)
-		m.steps.marks = msg.steps
-		proc := msg.proc
-		if b := m.currentBook(); proc == "" && b != nil {
-			proc = b.Policy.FirstResponse
-		}
-		if p, ok := m.opts.Catalog.Procedure(proc); ok {
-			m.steps.open(p)
-			m.show(p)
-		}
-		m.setStatus(fmt.Sprintf("%s open: %s", st.Short(), st.Title))
-		return m, m.renderShown()
+		return m.incidentLoaded(msg)
 	case polledMsg:
 		m.polling = false
 		if msg.err != nil {
 			m.setError(msg.err)
-			return m, nil
+			return nil
 		}
 		if m.incident == nil || msg.id != m.incident.ID {
-			return m, nil
+			return nil
 		}
 		st := msg.status
 		m.incident = &st
+		m.timeline.setStatus(&st)
 		m.timeline.append(msg.events, st.Events)
 		m.steps.record(msg.events)
-		return m, nil
+		return nil
 	case olderLoadedMsg:
-		m.timeline.loading = false
 		if msg.err != nil {
 			m.setError(msg.err)
-		} else if m.incident != nil && msg.id == m.incident.ID {
-			m.timeline.prepend(msg.events)
 		}
-		return m, nil
+		return m.timeline.Update(msg)
 	case appendedMsg:
-		next := m.dequeue()
-		if msg.err != nil {
-			if u := msg.undo; u != nil {
-				delete(m.steps.marks[u.hash], u.step)
-				m.steps.cursor = m.steps.firstOpen()
-			}
-			m.setError(msg.err)
-			return m, next
-		}
-		m.setStatus(fmt.Sprintf("#%d %s recorded", msg.event.Seq, msg.what))
-		cmds := []tea.Cmd{next}
-		if msg.clearNote {
-			cmds = append(cmds, m.removeDraft())
-			m.draftSent = ""
-		}
-		if m.incident != nil && !m.polling {
-			m.polling = true
-			cmds = append(cmds, poll(m.ctx(), m.opts.Service, m.incident.ID, m.timeline.lastSeq()))
-		}
-		return m, tea.Batch(cmds...)
+		return m.appended(msg)
 	case noteFailedMsg:
-		next := m.dequeue()
-		if m.note.Value() == "" {
-			m.note.SetValue(msg.text)
-		}
-		m.setError(fmt.Errorf("note not added, the text is back on the note line: %w", msg.err))
-		return m, tea.Batch(next, m.saveDraft(msg.text))
+		return tea.Batch(m.c.writer.done(), m.note.Update(msg))
 	case declaredMsg:
 		if msg.err != nil {
 			m.setError(msg.err)
-			return m, nil
+			return nil
 		}
 		m.steps.startPause(m.now)
-		return m, loadIncident(m.ctx(), m.opts.Service, msg.incident.ID)
+		return loadIncident(m.c.ctx, m.c.svc, msg.incident.ID)
 	case openListMsg:
-		if msg.err != nil {
-			m.setError(msg.err)
-			return m, nil
-		}
-		if len(msg.list) == 0 {
-			m.setStatus("no open incident: press D to declare one")
-			return m, nil
-		}
-		var choices []string
-		for _, s := range msg.list {
-			choices = append(choices, fmt.Sprintf("%s %s %s", s.Short(), s.Severity, s.Title))
-		}
-		m.form = &form{kind: formOpen, title: "Open an incident (most recent first)", fields: []field{newChoiceField("incident", choices, 0)}, data: msg.list}
-		return m, nil
-	case draftTickMsg:
-		if msg.gen != m.draftGen || m.note.Value() == m.draftSent {
-			return m, nil
-		}
-		m.draftSent = m.note.Value()
-		return m, m.saveDraft(m.note.Value())
-	case draftSavedMsg:
-		if msg.err != nil {
-			m.setError(fmt.Errorf("saving the draft note: %w (the text is still on screen)", msg.err))
-		}
-		return m, nil
+		return m.openList(msg)
+	case draftTickMsg, draftSavedMsg:
+		return m.note.Update(msg)
 	case syncDoneMsg:
-		m.sync.done(msg, m.now)
-		m.setStatus("sync check done: " + m.sync.summary(msg.source))
-		return m, nil
+		return m.sync.Update(msg)
+	case syncSavedMsg:
+		return m.sync.Update(msg)
 	case spinner.TickMsg:
-		if !m.sync.running() {
-			return m, nil
-		}
-		var cmd tea.Cmd
-		m.sync.spinner, cmd = m.sync.spinner.Update(msg)
-		return m, cmd
-	case reviewListMsg:
-		if msg.err != nil {
-			m.setError(msg.err)
-			return m, nil
-		}
-		m.review.list = msg.list
-		m.review.filterList()
-		return m, nil
-	case reviewOpenMsg:
-		if msg.err != nil {
-			m.setError(msg.err)
-			return m, nil
-		}
-		m.reviewOpened(msg)
-		return m, nil
-	case monthlyMsg:
-		if msg.err != nil {
-			m.setError(msg.err)
-		} else {
-			m.review.report, m.review.reportTop = msg.text, 0
-			m.setStatus("monthly review " + m.now.Format("2006-01") + " · ↑/↓ scroll · m or esc closes")
-		}
-		return m, nil
-	case exportedMsg:
-		if msg.err != nil {
-			m.setError(fmt.Errorf("export failed: %w", msg.err))
-		} else {
-			m.setStatus("exported to " + msg.path)
-		}
-		return m, nil
+		return m.sync.Update(msg)
+	case reviewListMsg, reviewOpenMsg, monthlyMsg, exportedMsg:
+		return m.review.Update(msg)
 	case startRoutineMsg:
 		return m.startRun(msg.proc)
 	case runStartedMsg:
 		if msg.err != nil {
 			m.mode = respondMode
 			m.setError(msg.err)
-			return m, nil
+			return nil
 		}
 		m.steps.open(msg.proc)
-		m.show(msg.proc)
+		m.reader.show(msg.proc)
 		m.focus = stepsPane
-		return m, tea.Batch(loadIncident(m.ctx(), m.opts.Service, msg.run.ID), loadHistory(m.ctx(), m.opts.Service, msg.proc.ID), m.renderShown())
+		return tea.Batch(loadIncident(m.c.ctx, m.c.svc, msg.run.ID), loadHistory(m.c.ctx, m.c.svc, msg.proc.ID), m.reader.render())
 	case historyMsg:
 		if msg.err != nil {
 			m.setError(msg.err)
-		} else {
-			m.history = msg.runs
+		} else if p := m.steps.top(); p != nil && p.ID == msg.proc {
+			m.steps.history = msg.runs
 		}
-		return m, nil
+		return nil
 	case tea.KeyMsg:
-		return m.handleKey(msg)
-	case tea.MouseMsg:
-		return m, nil
+		return m.key(msg)
 	}
-	return m, nil
+	return nil
 }
 
-func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	k := m.keys
+// incidentLoaded makes a loaded incident the open one.
+func (m *Model) incidentLoaded(msg incidentLoadedMsg) tea.Cmd {
+	if msg.err != nil {
+		m.setError(msg.err)
+		return nil
+	}
+	st := msg.status
+	same := m.incident != nil && m.incident.ID == st.ID
+	m.incident = &st
+	m.c.writer.incident = st.ID
+	m.timeline.load(&st, msg.events)
+	pausing, from, until := m.steps.pausing, m.steps.pauseFrom, m.steps.pauseUntil
+	m.steps.reset(msg.steps, msg.evidence, st.Kind == incident.KindRoutine)
+	if same || len(msg.events) <= 1 {
+		// The pause started by the declaration goes on.
+		m.steps.pausing, m.steps.pauseFrom, m.steps.pauseUntil = pausing, from, until
+	}
+	procs := msg.procs
+	if b := m.currentBook(); len(procs) == 0 && b != nil {
+		procs = []string{b.Policy.FirstResponse}
+	}
+	for _, id := range procs {
+		if p, ok := m.opts.Catalog.Procedure(id); ok {
+			m.steps.open(p)
+		}
+	}
+	m.steps.advance()
+	if p := m.steps.top(); p != nil {
+		m.reader.show(p)
+	}
+	m.setStatus(fmt.Sprintf("%s open: %s", st.Short(), st.Title))
+	if m.resumed > 1 {
+		m.setStatus(fmt.Sprintf("%s open: %s · %d incidents are open: o switches", st.Short(), st.Title, m.resumed))
+		m.resumed = 0
+	}
+	return tea.Batch(m.reader.render(), m.note.switchTo(st.ID, msg.draft))
+}
+
+// appended reports an append and starts the next one.
+func (m *Model) appended(msg appendedMsg) tea.Cmd {
+	cmds := []tea.Cmd{m.c.writer.done(), m.steps.Update(msg), m.note.Update(msg)}
+	if msg.err != nil {
+		m.setError(msg.err)
+		if msg.form != nil && m.form == nil {
+			// Refused: the form comes back with everything typed.
+			m.form = msg.form
+			cmds = append(cmds, m.form.reopen(msg.err.Error()))
+		}
+		return tea.Batch(cmds...)
+	}
+	m.setStatus(fmt.Sprintf("#%d %s recorded", msg.event.Seq, msg.what))
+	if m.incident != nil && msg.incident == m.incident.ID {
+		// What the operator just recorded is in view.
+		m.timeline.follow()
+	}
+	if m.steps.routine && m.steps.top() != nil && m.c.ledger() {
+		cmds = append(cmds, loadHistory(m.c.ctx, m.c.svc, m.steps.top().ID))
+	}
+	if m.incident != nil && !m.polling && m.c.ledger() {
+		m.polling = true
+		cmds = append(cmds, poll(m.c.ctx, m.c.svc, m.incident.ID, m.timeline.lastSeq()))
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) openList(msg openListMsg) tea.Cmd {
+	if msg.err != nil {
+		m.setError(msg.err)
+		return nil
+	}
+	if len(msg.list) == 0 {
+		m.setStatus("no open incident: press D to declare one")
+		return nil
+	}
+	var choices []string
+	for _, s := range msg.list {
+		choices = append(choices, fmt.Sprintf("%s %s %s", s.Short(), s.Severity, s.Title))
+	}
+	m.form = &form{kind: formOpen, title: "Open an incident (most recent first)", fields: []field{newChoiceField("incident", choices, 0)}, data: msg.list}
+	return nil
+}
+
+// key routes a key: to the quit question, a form, whatever is being
+// typed, then the console's own keys, then the focused pane.
+func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
+	k := m.c.keys
 	if m.confirmQuit {
 		switch {
 		case key.Matches(msg, k.ConfirmQuit), key.Matches(msg, k.ForceQuit):
-			return m, tea.Quit
+			return tea.Quit
 		case key.Matches(msg, k.CancelQuit):
 			m.confirmQuit = false
 		}
-		return m, nil
+		return nil
 	}
 	if key.Matches(msg, k.ForceQuit) {
 		return m.quit()
+	}
+	if m.form != nil && m.form.kind == formPreflight {
+		f := m.form
+		for _, b := range f.keys {
+			if key.Matches(msg, b) {
+				m.form = nil
+				if key.Matches(msg, k.SyncPanel) {
+					break
+				}
+				return m.startIncidentForm(msg)
+			}
+		}
+		if m.form == nil {
+			m.sync.visible = true
+			m.focus = syncPane
+			m.layout()
+			return m.sync.opened()
+		}
+		if key.Matches(msg, k.Cancel) || key.Matches(msg, k.Submit) {
+			m.form = nil
+			return m.submit(f)
+		}
+		return nil
 	}
 	if m.form != nil {
 		if key.Matches(msg, k.Cancel) {
 			m.form = nil
 			m.setStatus("cancelled")
-			return m, nil
+			return nil
 		}
 		done, cmd := m.form.update(msg, k)
 		if done {
@@ -565,46 +565,35 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			m.form = nil
 			return m.submit(f)
 		}
-		return m, cmd
+		return cmd
 	}
-	if m.noting {
-		switch {
-		case key.Matches(msg, k.Cancel):
-			m.noting = false
-			m.note.Blur()
-			if m.note.Value() != "" {
-				m.setStatus("note kept as a draft (n to continue)")
-			}
-			return m, nil
-		case key.Matches(msg, k.Submit):
-			return m.commitNote()
+	if m.note.capturing() {
+		return m.note.Update(msg)
+	}
+	if m.detail != nil {
+		if key.Matches(msg, k.Back) || key.Matches(msg, k.Detail) {
+			m.detail = nil
+			return nil
 		}
-		var cmd tea.Cmd
-		m.note, cmd = m.note.Update(msg)
-		m.draftGen++
-		gen := m.draftGen
-		return m, tea.Batch(cmd, m.opts.after(400*time.Millisecond, func(time.Time) tea.Msg { return draftTickMsg{gen} }))
+		if key.Matches(msg, k.Quit) {
+			return m.quit()
+		}
+		return m.detail.Update(msg)
 	}
 	if m.mode == reviewMode {
-		return m.reviewKey(msg)
-	}
-	if m.filtering {
 		switch {
-		case key.Matches(msg, k.FilterCancel):
-			m.filtering = false
-			m.filter.Blur()
-			m.filter.SetValue("")
-			m.refilter()
-		case key.Matches(msg, k.FilterAccept):
-			m.filtering = false
-			m.filter.Blur()
-		default:
-			var cmd tea.Cmd
-			m.filter, cmd = m.filter.Update(msg)
-			m.refilter()
-			return m, cmd
+		case m.review.capturing():
+		case key.Matches(msg, k.Quit):
+			return m.quit()
+		case key.Matches(msg, k.Help):
+			m.help.ShowAll = !m.help.ShowAll
+			m.layout()
+			return nil
 		}
-		return m, nil
+		return m.review.Update(msg)
+	}
+	if m.library.capturing() {
+		return m.library.Update(msg)
 	}
 	switch {
 	case key.Matches(msg, k.Quit):
@@ -612,88 +601,83 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Help):
 		m.help.ShowAll = !m.help.ShowAll
 		m.layout()
-		return m, nil
+		return nil
 	case key.Matches(msg, k.NextPane):
 		m.focus = m.nextPane()
-		return m, nil
+		return nil
 	case key.Matches(msg, k.Note):
-		m.noting = true
-		return m, m.note.Focus()
+		return m.note.edit()
 	case key.Matches(msg, k.Declare):
 		return m.startDeclare()
 	case key.Matches(msg, k.Review):
-		if m.opts.Service == nil {
-			m.setStatus("no ledger: the console was started without a database")
-			return m, nil
+		if !m.c.ledger() {
+			m.setStatus(noLedger)
+			return nil
 		}
 		m.mode = reviewMode
 		m.review.open = nil
-		return m, loadReviewList(m.ctx(), m.opts.Service)
+		m.layout()
+		return loadReviewList(m.c.ctx, m.c.svc)
 	case key.Matches(msg, k.Routine):
-		p := m.shown
-		if m.focus == libraryPane && len(m.items) > 0 {
-			p = m.items[m.cursor]
+		p := m.reader.shown
+		if m.focus == libraryPane && m.library.selected() != nil {
+			p = m.library.selected()
 		}
 		if p == nil {
 			m.setStatus("select a routine (green) in the library, then W")
-			return m, nil
+			return nil
 		}
-		return m.startRun(p)
+		return m.confirmRun(p)
 	case key.Matches(msg, k.OpenIncident):
-		if m.opts.Service == nil {
-			m.setStatus("no ledger: the console was started without a database")
-			return m, nil
+		if !m.c.ledger() {
+			m.setStatus(noLedger)
+			return nil
 		}
-		return m, listOpen(m.ctx(), m.opts.Service)
+		return listOpen(m.c.ctx, m.c.svc)
 	case key.Matches(msg, k.UTC):
-		m.utc = !m.utc
-		return m, nil
+		m.timeline.utc = !m.timeline.utc
+		return nil
 	case key.Matches(msg, k.SyncPanel):
 		m.sync.visible = !m.sync.visible
+		var cmd tea.Cmd
 		if m.sync.visible {
 			m.focus = syncPane
+			cmd = m.sync.opened()
 		} else if m.focus == syncPane {
 			m.focus = timelinePane
 		}
 		m.layout()
-		return m, m.renderShown()
+		return tea.Batch(cmd, m.reader.render())
 	case key.Matches(msg, k.Severity), key.Matches(msg, k.State), key.Matches(msg, k.Role),
-		key.Matches(msg, k.Update), key.Matches(msg, k.Evidence), key.Matches(msg, k.Action):
+		key.Matches(msg, k.Update), key.Matches(msg, k.Evidence), key.Matches(msg, k.Action),
+		key.Matches(msg, k.Restart), key.Matches(msg, k.Postmortem), key.Matches(msg, k.Deviation), key.Matches(msg, k.Correct):
 		return m.startIncidentForm(msg)
 	}
+	return m.focused().Update(msg)
+}
+
+// focused is the pane that has the focus.
+func (m *Model) focused() component {
 	switch m.focus {
-	case libraryPane:
-		return m.libraryKey(msg)
 	case readerPane:
-		if key.Matches(msg, k.Back) {
-			m.focus = libraryPane
-			return m, nil
-		}
-		if key.Matches(msg, k.Link) {
-			return m.linkShown()
-		}
-		var cmd tea.Cmd
-		m.reader, cmd = m.reader.Update(msg)
-		return m, cmd
+		return &m.reader
 	case stepsPane:
-		return m.stepsKey(msg)
+		return &m.steps
 	case timelinePane:
-		return m.timelineKey(msg)
+		return &m.timeline
 	case syncPane:
-		return m.syncKey(msg)
+		return &m.sync
 	}
-	return m, nil
+	return &m.library
 }
 
-func (m Model) quit() (tea.Model, tea.Cmd) {
-	if m.note.Value() != "" || (m.form != nil && m.form.dirty()) {
+func (m *Model) quit() tea.Cmd {
+	if m.note.text() != "" || (m.form != nil && m.form.dirty()) {
 		m.confirmQuit = true
-		return m, nil
+		return nil
 	}
-	return m, tea.Quit
+	return tea.Quit
 }
-
-func (m *Model) wide() bool { return m.width >= wideWidth }
 
 // panes lists the panes that can take focus now.
 func (m *Model) panes() []pane {
@@ -714,200 +698,29 @@ func (m *Model) nextPane() pane {
 	return ps[0]
 }
 
-func (m Model) libraryKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	k := m.keys
-	switch {
-	case key.Matches(msg, k.Filter):
-		m.filtering = true
-		return m, m.filter.Focus()
-	case key.Matches(msg, k.NextBook):
-		if len(m.books) > 0 {
-			m.book = (m.book + 1) % len(m.books)
-			m.cursor = 0
-			m.refilter()
-		}
-	case key.Matches(msg, k.Up):
-		if m.cursor > 0 {
-			m.cursor--
-		}
-	case key.Matches(msg, k.Down):
-		if m.cursor < len(m.items)-1 {
-			m.cursor++
-		}
-	case key.Matches(msg, k.Open):
-		if len(m.items) > 0 {
-			m.show(m.items[m.cursor])
-			m.focus = readerPane
-			return m, m.renderShown()
-		}
-	case key.Matches(msg, k.Link):
-		if len(m.items) > 0 {
-			m.show(m.items[m.cursor])
-			return m.linkShown()
-		}
-	}
-	return m, nil
-}
-
-func (m *Model) show(p *runbook.Procedure) {
-	if m.shown != p {
-		m.shown = p
-		m.reader.GotoTop()
-	}
-}
-
-// linkShown records that the incident follows the shown procedure and
-// opens it in the stepper.
-func (m Model) linkShown() (tea.Model, tea.Cmd) {
-	if m.shown == nil {
-		return m, nil
-	}
-	m.steps.open(m.shown)
-	if m.incident == nil {
-		m.setStatus("walking " + m.shown.ID + " without an incident: declare one (D) to record the steps")
-		m.focus = stepsPane
-		return m, nil
-	}
+// follow records that the incident follows p and puts it on top of the
+// stepper, above the steps still open in the procedures followed before.
+// A procedure already followed is only brought back on top: it is on the
+// timeline once.
+func (m *Model) follow(p *runbook.Procedure) tea.Cmd {
+	already := m.steps.walking(p)
+	m.reader.show(p)
+	m.steps.open(p)
+	m.steps.advance()
 	m.focus = stepsPane
-	p := m.shown
-	return m, m.appendCmd("runbook link", incident.RunbookLink{Procedure: incident.Ref(p)})
-}
-
-// appendCmd appends payload to the open incident, after any append still
-// in flight: entries land in the order the operator made them.
-func (m *Model) appendCmd(what string, payload incident.Payload) tea.Cmd {
-	return m.enqueue(m.rawAppend(what, payload, nil))
-}
-
-// rawAppend is the command that appends payload (nil without an incident).
-func (m *Model) rawAppend(what string, payload incident.Payload, undo *stepUndo) tea.Cmd {
-	if m.incident == nil || m.opts.Service == nil {
-		m.setStatus("no open incident: press D to declare one or o to open one")
-		return nil
-	}
-	ctx, l, id, actor, key := m.ctx(), m.opts.Service, m.incident.ID, m.opts.Actor, incident.NewKey()
-	return func() tea.Msg {
-		ev, err := l.Append(ctx, id, actor, key, payload)
-		return appendedMsg{event: ev, what: what, err: err, undo: undo}
-	}
-}
-
-// enqueue runs cmd now when no append is in flight, else after the ones
-// before it. Every queued command answers appendedMsg or noteFailedMsg,
-// which releases the next.
-func (m *Model) enqueue(cmd tea.Cmd) tea.Cmd {
-	if cmd == nil {
-		return nil
-	}
-	if m.appending {
-		m.queue = append(m.queue, cmd)
-		return nil
-	}
-	m.appending = true
-	return cmd
-}
-
-// dequeue starts the next waiting append, if any.
-func (m *Model) dequeue() tea.Cmd {
-	m.appending = false
-	if len(m.queue) == 0 {
-		return nil
-	}
-	next := m.queue[0]
-	m.queue = m.queue[1:]
-	m.appending = true
-	return next
-}
-
-func (m Model) commitNote() (tea.Model, tea.Cmd) {
-	text := m.note.Value()
-	if strings.TrimSpace(text) == "" {
-		m.setStatus("empty note: nothing to add")
-		return m, nil
-	}
 	if m.incident == nil {
-		m.setStatus("no open incident: the note is kept as a draft; declare (D) or open (o) one, then press enter again")
-		m.noting = false
-		m.note.Blur()
-		return m, m.saveDraft(text)
+		m.setStatus("walking " + p.ID + " without an incident: declare one (D) to record the steps")
+		return m.reader.render()
 	}
-	ctx, l, id, actor, key := m.ctx(), m.opts.Service, m.incident.ID, m.opts.Actor, incident.NewKey()
-	m.note.SetValue("")
-	m.noting = false
-	m.note.Blur()
-	return m, m.enqueue(func() tea.Msg {
-		ev, err := l.Append(ctx, id, actor, key, incident.Note{Text: text})
-		if err != nil {
-			// Nothing was written: give the text back so it is not lost.
-			return noteFailedMsg{text: text, err: err}
-		}
-		return appendedMsg{event: ev, what: "note", clearNote: true}
-	})
+	if already {
+		m.setStatus(p.ID + " is already followed (on the timeline): its steps are on top")
+		return m.reader.render()
+	}
+	return tea.Batch(m.reader.render(), m.c.writer.append("runbook link", incident.RunbookLink{Procedure: incident.Ref(p)}, nil, nil))
 }
 
-// noteFailedMsg returns a note that could not be appended to the note line.
-type noteFailedMsg struct {
-	text string
-	err  error
-}
-
-// layout sizes the reader for the current terminal.
-func (m *Model) layout() {
-	w, h := m.readerSize()
-	m.reader.Width = max(1, w-4)
-	m.reader.Height = max(1, h-2)
-}
-
-// renderShown returns the command that renders the shown procedure at the
-// current width, or nil when the cache already holds it.
-func (m *Model) renderShown() tea.Cmd {
-	if m.shown == nil {
-		return nil
-	}
-	k := renderKey{hash: m.shown.Hash, width: m.reader.Width}
-	m.want = k
-	if out, ok := m.cache[k]; ok {
-		m.reader.SetContent(out)
-		m.locateStep()
-		return nil
-	}
-	m.reader.SetContent(m.styles.Muted.Render("rendering " + m.shown.ID + "…"))
-	body, theme := m.shown.Body, m.opts.Theme
-	return func() tea.Msg {
-		out, err := render.Markdown(body, k.width, theme)
-		return renderedMsg{key: k, out: out, err: err}
-	}
-}
-
-// locateStep finds the current step in the rendered procedure and scrolls
-// the reader to it. It reads the whole rendering, so it runs only when the
-// rendering or the step changes, never in View.
-func (m *Model) locateStep() {
-	m.stepLine = -1
-	s := &m.steps
-	if s.proc == nil || s.proc != m.shown || s.cursor >= len(s.proc.Steps) {
-		return
-	}
-	out, ok := m.cache[m.want]
-	if !ok {
-		return
-	}
-	words := strings.Fields(termsafe.Escape(s.proc.Steps[s.cursor].Text))
-	if len(words) > 4 {
-		words = words[:4]
-	}
-	needle := strings.Join(words, " ")
-	for i, line := range strings.Split(out, "\n") {
-		if strings.Contains(ansi.Strip(line), needle) {
-			m.stepLine = i
-			m.reader.SetYOffset(max(0, i-3))
-			return
-		}
-	}
-}
-
-// Commands that touch the ledger or files. Each takes what it needs as
-// arguments, so the goroutine that runs it never reads the model.
+// Commands that touch the ledger. Each takes what it needs as arguments,
+// so the goroutine that runs it never reads the model.
 
 func loadIncident(ctx context.Context, svc *incident.Service, id string) tea.Cmd {
 	return func() tea.Msg {
@@ -920,14 +733,23 @@ func loadIncident(ctx context.Context, svc *incident.Service, id string) tea.Cmd
 			return incidentLoadedMsg{err: err}
 		}
 		marks := map[string]map[int]stepMark{}
-		proc := ""
-		err = svc.Timeline(ctx, incident.Range{Incident: id, Types: stepKinds}, func(e incident.Entry) error {
-			if id := recordStep(marks, e); id != "" {
-				proc = id
+		var procs []string
+		var evidence []incident.Entry
+		types := append(append([]string(nil), stepKinds...), incident.ProofKinds()...)
+		err = svc.Timeline(ctx, incident.Range{Incident: id, Types: types}, func(e incident.Entry) error {
+			if id := recordStep(marks, e); id != "" && !slices.Contains(procs, id) {
+				procs = append(procs, id)
+			}
+			if isProofKind(e.Type) {
+				evidence = append(evidence, e)
 			}
 			return nil
 		})
-		return incidentLoadedMsg{status: st, events: events, steps: marks, proc: proc, err: err}
+		if err != nil {
+			return incidentLoadedMsg{err: err}
+		}
+		draft, err := svc.DraftFor(id).Read()
+		return incidentLoadedMsg{status: st, events: events, steps: marks, procs: procs, evidence: evidence, draft: draft, err: err}
 	}
 }
 
@@ -949,17 +771,20 @@ func poll(ctx context.Context, svc *incident.Service, id string, after int64) te
 	}
 }
 
+// listOpen lists the open incidents; routine runs are not incidents and
+// are not offered.
 func listOpen(ctx context.Context, svc *incident.Service) tea.Cmd {
 	return func() tea.Msg {
-		list, err := svc.List(ctx, incident.ListFilter{OpenOnly: true})
+		list, err := svc.List(ctx, incident.ListFilter{OpenOnly: true, Kind: incident.KindIncident})
 		return openListMsg{list: list, err: err}
 	}
 }
 
-func saveDraft(d incident.Drafts, text string) tea.Cmd {
-	return func() tea.Msg { return draftSavedMsg{d.Save(text)} }
-}
-
-func removeDraft(d incident.Drafts) tea.Cmd {
-	return func() tea.Msg { return draftSavedMsg{d.Remove()} }
+// resumeLatest finds the open incidents, most recently active first.
+func resumeLatest(ctx context.Context, svc *incident.Service) tea.Cmd {
+	return func() tea.Msg {
+		list, err := svc.List(ctx, incident.ListFilter{OpenOnly: true, Kind: incident.KindIncident})
+		slices.SortStableFunc(list, func(a, b incident.Status) int { return b.LastAt.Compare(a.LastAt) })
+		return resumeMsg{open: list, err: err}
+	}
 }

@@ -12,16 +12,25 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	"github.com/icconsole/ic/incident"
 	"github.com/icconsole/ic/internal/termsafe"
 	"github.com/icconsole/ic/render"
 )
 
-// reviewState is the audit scribe's view: every incident, then one
-// incident's whole record with its chain status and audit-trail
+// review is the audit scribe's view (review mode): every incident, then
+// one incident's whole record with its chain status and audit-trail
 // completeness.
-type reviewState struct {
+type review struct {
+	c             *common
+	width, height int
+	now           time.Time
+	// wide is set when the terminal is wide enough for the completeness
+	// check beside the timeline.
+	wide      bool
+	filtering bool
+
 	list     []incident.Status
 	shown    []int // indexes into list after the filter
 	cursor   int
@@ -33,6 +42,7 @@ type reviewState struct {
 	rows    []int // indexes into events after the filter
 	fixes   map[int64][]incident.Entry
 	items   []incident.AuditItem
+	trail   string // what the items come from (AZ-015 §32, a book's list)
 	chain   string
 	chainOK bool
 	offset  int
@@ -53,6 +63,7 @@ type (
 		status incident.Status
 		events []incident.Entry
 		items  []incident.AuditItem
+		trail  string
 		report incident.VerifyReport
 		err    error
 	}
@@ -64,7 +75,7 @@ type (
 
 func loadReviewList(ctx context.Context, svc *incident.Service) tea.Cmd {
 	return func() tea.Msg {
-		list, err := svc.List(ctx, incident.ListFilter{})
+		list, err := svc.List(ctx, incident.ListFilter{Kind: incident.KindIncident})
 		return reviewListMsg{list: list, err: err}
 	}
 }
@@ -84,13 +95,13 @@ func loadReview(ctx context.Context, svc *incident.Service, id string) tea.Cmd {
 			return reviewOpenMsg{err: err}
 		}
 		rep, err := svc.Verify(ctx, id)
-		return reviewOpenMsg{status: st, events: events, items: items, report: rep, err: err}
+		return reviewOpenMsg{status: st, events: events, items: items.Items, trail: items.Source, report: rep, err: err}
 	}
 }
 
 // filterList applies the filter words to the incidents list: each word must
 // appear in the book, severity, state, month (YYYY-MM), title or "drill".
-func (r *reviewState) filterList() {
+func (r *review) filterList() {
 	r.shown = r.shown[:0]
 	words := strings.Fields(strings.ToLower(r.filter))
 	for i, s := range r.list {
@@ -116,7 +127,7 @@ func (r *reviewState) filterList() {
 // each word must appear in the type, actor or text; "since:T" and
 // "until:T" keep a time window, T being HH:MM on any day or a full
 // "2026-11-22T03:00" (UTC).
-func (r *reviewState) filterEvents() {
+func (r *review) filterEvents() {
 	r.rows = r.rows[:0]
 	words := strings.Fields(strings.ToLower(r.filter))
 	for i, e := range r.events {
@@ -149,13 +160,53 @@ func timeKey(e incident.Entry, bound string) string {
 	return strings.ToLower(e.Time.UTC().Format("2006-01-02T15:04"))
 }
 
-func (m Model) reviewKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	k := m.keys
-	r := &m.review
-	if m.filtering {
+func newReview(c *common) review { return review{c: c} }
+
+func (r *review) SetSize(w, h int) { r.width, r.height = w, h }
+
+// capturing reports whether keys go to the filter being typed.
+func (r *review) capturing() bool { return r.filtering }
+
+func (r *review) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case reviewListMsg:
+		if msg.err != nil {
+			r.c.post(statusMsg{text: msg.err.Error(), err: true})
+			return nil
+		}
+		r.list = msg.list
+		r.filterList()
+	case reviewOpenMsg:
+		if msg.err != nil {
+			r.c.post(statusMsg{text: msg.err.Error(), err: true})
+			return nil
+		}
+		r.opened(msg)
+	case monthlyMsg:
+		if msg.err != nil {
+			r.c.post(statusMsg{text: msg.err.Error(), err: true})
+		} else {
+			r.report, r.reportTop = msg.text, 0
+			r.c.post(statusMsg{text: "monthly review " + r.now.Format("2006-01") + " · ↑/↓ scroll · m or esc closes"})
+		}
+	case exportedMsg:
+		if msg.err != nil {
+			r.c.post(statusMsg{text: fmt.Errorf("export failed: %w", msg.err).Error(), err: true})
+		} else {
+			r.c.post(statusMsg{text: "exported to " + msg.path})
+		}
+	case tea.KeyMsg:
+		return r.key(msg)
+	}
+	return nil
+}
+
+func (r *review) key(msg tea.KeyMsg) tea.Cmd {
+	k := r.c.keys
+	if r.filtering {
 		switch msg.Type {
 		case tea.KeyEnter, tea.KeyEsc:
-			m.filtering = false
+			r.filtering = false
 			if msg.Type == tea.KeyEsc {
 				r.filter = ""
 			}
@@ -174,29 +225,26 @@ func (m Model) reviewKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		} else {
 			r.filterList()
 		}
-		return m, nil
+		return nil
 	}
 	switch {
-	case key.Matches(msg, k.Quit):
-		return m.quit()
 	case key.Matches(msg, k.Filter):
-		m.filtering = true
-		return m, nil
+		r.filtering = true
+		return nil
 	case key.Matches(msg, k.Back) || key.Matches(msg, k.Review):
 		if r.report != "" && !key.Matches(msg, k.Review) {
 			r.report = ""
-			return m, nil
+			return nil
 		}
 		if r.open != nil && !key.Matches(msg, k.Review) {
 			r.open, r.filter = nil, ""
 			r.filterList()
-			return m, nil
+			return nil
 		}
-		m.mode = respondMode
-		m.setStatus("back to respond mode")
-		return m, nil
+		r.c.post(modeMsg{respondMode})
+		return nil
 	}
-	rows := m.bodyHeight() - 2
+	rows := r.height - 2
 	if r.report != "" {
 		switch {
 		case key.Matches(msg, k.Up):
@@ -210,13 +258,13 @@ func (m Model) reviewKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		case key.Matches(msg, k.Monthly):
 			r.report = ""
 		}
-		return m, nil
+		return nil
 	}
 	if r.open == nil {
 		switch {
 		case key.Matches(msg, k.Monthly):
-			m.setStatus("computing this month's review…")
-			return m, loadMonthly(m.ctx(), m.opts.Service, m.now, min(m.width-6, render.MaxReadWidth), m.opts.Theme)
+			r.c.post(statusMsg{text: "computing this month's review…"})
+			return loadMonthly(r.c.ctx, r.c.svc, r.now, min(r.width-6, render.MaxReadWidth), r.c.theme)
 		case key.Matches(msg, k.Up):
 			r.cursor = max(0, r.cursor-1)
 		case key.Matches(msg, k.Down):
@@ -226,10 +274,10 @@ func (m Model) reviewKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			r.filterList()
 		case key.Matches(msg, k.Open):
 			if len(r.shown) > 0 {
-				return m, loadReview(m.ctx(), m.opts.Service, r.list[r.shown[r.cursor]].ID)
+				return loadReview(r.c.ctx, r.c.svc, r.list[r.shown[r.cursor]].ID)
 			}
 		}
-		return m, nil
+		return nil
 	}
 	switch {
 	case key.Matches(msg, k.Up):
@@ -243,12 +291,25 @@ func (m Model) reviewKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Hashes):
 		r.hashes = !r.hashes
 	case key.Matches(msg, k.ExportJSONL):
-		return m, exportIncident(m.ctx(), m.opts.Service, *r.open, "jsonl")
+		return exportIncident(r.c.ctx, r.c.svc, *r.open, "jsonl")
 	case key.Matches(msg, k.ExportMarkdown):
-		return m, exportIncident(m.ctx(), m.opts.Service, *r.open, "md")
+		return exportIncident(r.c.ctx, r.c.svc, *r.open, "md")
 	}
-	return m, nil
+	return nil
 }
+
+func (r *review) ShortHelp() []key.Binding {
+	k := r.c.keys
+	switch {
+	case r.report != "":
+		return []key.Binding{k.Up, k.Down, k.PageDown, k.Monthly, k.Back}
+	case r.open == nil:
+		return []key.Binding{k.Up, k.Down, k.Open, k.Filter, k.Back, k.Quit, k.Sort, k.Monthly}
+	}
+	return []key.Binding{k.Up, k.Down, k.Filter, k.Back, k.Hashes, k.ExportJSONL, k.ExportMarkdown}
+}
+
+func (r *review) FullHelp() [][]key.Binding { return [][]key.Binding{r.ShortHelp()} }
 
 // exportIncident writes the timeline (JSONL) or the postmortem draft
 // (Markdown) to a new file in the current folder.
@@ -281,10 +342,9 @@ func exportIncident(ctx context.Context, svc *incident.Service, st incident.Stat
 	}
 }
 
-func (m *Model) reviewOpened(msg reviewOpenMsg) {
-	r := &m.review
+func (r *review) opened(msg reviewOpenMsg) {
 	st := msg.status
-	r.open, r.events, r.items, r.filter, r.offset = &st, msg.events, msg.items, "", 0
+	r.open, r.events, r.items, r.trail, r.filter, r.offset = &st, msg.events, msg.items, msg.trail, "", 0
 	r.fixes = map[int64][]incident.Entry{}
 	for _, e := range msg.events {
 		if c, ok := e.Payload.(incident.Correction); ok {
@@ -300,20 +360,19 @@ func (m *Model) reviewOpened(msg reviewOpenMsg) {
 	r.filterEvents()
 }
 
-func (m Model) reviewView() string {
-	r := &m.review
-	st := m.styles
-	w, h := m.width, m.bodyHeight()
+func (r *review) View() string {
+	st := r.c.styles
+	w, h := r.width, r.height
 	if r.report != "" {
 		lines := strings.Split(r.report, "\n")
 		top := min(r.reportTop, max(0, len(lines)-(h-2)))
 		end := min(len(lines), top+h-2)
-		return m.framed(strings.Join(lines[top:end], "\n"), w, h, true)
+		return framed(st, strings.Join(lines[top:end], "\n"), w, h, true)
 	}
 	if r.open == nil {
 		lines := []string{st.Title.Render(fmt.Sprintf("Review · %d of %d incidents", len(r.shown), len(r.list))) +
 			st.Muted.Render(map[bool]string{false: " · by declared time", true: " · by duration"}[r.byLength])}
-		if m.filtering || r.filter != "" {
+		if r.filtering || r.filter != "" {
 			lines = append(lines, "/"+termsafe.EscapeLine(r.filter))
 		}
 		rows := h - 2 - len(lines)
@@ -339,7 +398,7 @@ func (m Model) reviewView() string {
 		if len(lines) < h-2 {
 			lines = append(lines, st.Muted.Render("m this month's review"))
 		}
-		return m.framed(strings.Join(lines, "\n"), w, h, true)
+		return framed(st, strings.Join(lines, "\n"), w, h, true)
 	}
 	// One incident: chain status, completeness, timeline.
 	chain := st.OK.Render(r.chain)
@@ -360,30 +419,29 @@ func (m Model) reviewView() string {
 	}
 	var tl []string
 	hdr := fmt.Sprintf("Timeline %d of %d", len(r.rows), len(r.events))
-	if r.filter != "" || m.filtering {
+	if r.filter != "" || r.filtering {
 		hdr += " · /" + termsafe.EscapeLine(r.filter)
 	}
 	tl = append(tl, st.Title.Render(hdr))
 	var body string
-	if m.wide() {
+	if r.wide {
 		// Completeness beside the timeline.
 		aw := 62
 		rows := h - 2 - len(head) - 1
-		tl = append(tl, m.reviewRows(w-aw-8, rows)...)
-		left := strings.Join(append([]string{st.Title.Render("Audit trail (AZ-015 §32)")}, audit...), "\n")
+		tl = append(tl, r.reviewRows(w-aw-8, rows)...)
+		left := strings.Join(append([]string{st.Title.Render(truncate(termsafe.EscapeLine("Audit trail ("+r.trail+")"), aw))}, audit...), "\n")
 		body = strings.Join(head, "\n") + "\n" + joinColumns(left, aw, strings.Join(tl, "\n"))
 	} else {
 		rows := h - 2 - len(head) - len(audit) - 2
-		tl = append(tl, m.reviewRows(w-6, rows)...)
-		body = strings.Join(head, "\n") + "\n" + st.Title.Render("Audit trail (AZ-015 §32)") + "\n" + strings.Join(audit, "\n") + "\n" + strings.Join(tl, "\n")
+		tl = append(tl, r.reviewRows(w-6, rows)...)
+		body = strings.Join(head, "\n") + "\n" + st.Title.Render(truncate(termsafe.EscapeLine("Audit trail ("+r.trail+")"), w-4)) + "\n" + strings.Join(audit, "\n") + "\n" + strings.Join(tl, "\n")
 	}
-	return m.framed(body, w, h, true)
+	return framed(st, body, w, h, true)
 }
 
 // reviewRows draws the filtered timeline rows that fit, newest at the
 // bottom, with corrections beside the entries they correct.
-func (m Model) reviewRows(width, rows int) []string {
-	r := &m.review
+func (r *review) reviewRows(width, rows int) []string {
 	var lines []string
 	end := len(r.rows) - r.offset
 	for i := end - 1; i >= 0 && len(lines) < rows; i-- {
@@ -419,7 +477,7 @@ func joinColumns(left string, width int, right string) string {
 		if i < len(r) {
 			b = r[i]
 		}
-		out[i] = a + strings.Repeat(" ", max(1, width-lipglossWidth(a))) + b
+		out[i] = a + strings.Repeat(" ", max(1, width-lipgloss.Width(a))) + b
 	}
 	return strings.Join(out, "\n")
 }

@@ -117,11 +117,11 @@ func TestRoutineGolden(t *testing.T) {
 				waitFor(t, tm, "step 1 recorded")
 				tm.Send(tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}})
 				waitFor(t, tm, "step 2 recorded")
-				for range 3 {
+				for range 15 {
 					tm.Send(key1('j'))
 				}
 				tm.Send(tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}})
-				waitFor(t, tm, "step 6 needs step(s) 3 4 5 done first")
+				waitFor(t, tm, "step 18 needs step(s) 11 16 17 done first")
 			})
 			ev := events(t, opts.Service)
 			if len(ev) != 3 || ev[0].Type != (incident.Declared{}).Kind() || ev[2].Type != (incident.StepChecked{}).Kind() {

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
 
 	"github.com/icconsole/ic/incident"
 	"github.com/icconsole/ic/runbook"
@@ -28,23 +27,21 @@ type (
 	}
 )
 
-func lipglossWidth(s string) int { return lipgloss.Width(s) }
-
 // startRun declares a run of routine p (at the book's mildest severity,
 // which carries no requirements) and opens it.
-func (m Model) startRun(p *runbook.Procedure) (tea.Model, tea.Cmd) {
-	if m.opts.Service == nil {
-		m.setStatus("no ledger: the console was started without a database")
-		return m, nil
+func (m *Model) startRun(p *runbook.Procedure) tea.Cmd {
+	if !m.c.ledger() {
+		m.setStatus(noLedger)
+		return nil
 	}
 	if p.Kind != runbook.Routine {
 		m.setStatus(p.ID + " is not a routine: W walks routines (green); D declares an incident")
-		return m, nil
+		return nil
 	}
-	ctx, l, actor := m.ctx(), m.opts.Service, m.opts.Actor
+	ctx, l, actor := m.c.ctx, m.c.svc, m.c.actor
 	m.mode = routineMode
 	m.setStatus("starting a run of " + p.ID + "…")
-	return m, func() tea.Msg {
+	return func() tea.Msg {
 		run, _, err := l.StartRoutine(ctx, p.ID, actor, incident.NewKey())
 		return runStartedMsg{run: run, proc: p, err: err}
 	}
@@ -59,29 +56,39 @@ func loadHistory(ctx context.Context, svc *incident.Service, proc string) tea.Cm
 
 // failStep records a failed routine step and offers to declare an incident
 // from it.
-func (m Model) failStep(step runbook.Step, note string) (tea.Model, tea.Cmd) {
-	cmd := m.appendStep(step.Number, stepFailedMark, fmt.Sprintf("failure of step %d", step.Number),
-		incident.StepFailed{Procedure: incident.Ref(m.steps.proc), Step: step.Number, Text: step.Text, Note: note})
-	m.form = &form{kind: formFailDeclare, title: fmt.Sprintf("%s step %d failed", m.steps.proc.ID, step.Number),
+func (m *Model) failStep(step runbook.Step, note string) tea.Cmd {
+	s := &m.steps
+	cmd := s.appendStep(step.Number, stepFailedMark, fmt.Sprintf("failure of step %d", step.Number),
+		incident.StepFailed{Procedure: incident.Ref(s.proc), Step: step.Number, Text: step.Text, Note: note})
+	m.form = &form{kind: formFailDeclare, title: fmt.Sprintf("%s step %d failed", s.proc.ID, step.Number),
 		fields: []field{newYesNoField("Declare an incident from this failure? (the two are linked)")},
-		data:   fmt.Sprintf("%s step %d failed: %s", m.steps.proc.ID, step.Number, note)}
-	return m, cmd
+		data:   fmt.Sprintf("%s step %d failed: %s", s.proc.ID, step.Number, note)}
+	return cmd
 }
 
-// historyView shows the last runs at a glance: ✓ done, - skipped, ✗ failed.
-func (m Model) historyView(width int) []string {
-	st := m.styles
-	if len(m.history) == 0 {
+// historyView shows the last runs at a glance, one glyph per step in the
+// procedure's order: ✓ done, - skipped, ✗ failed, · not recorded.
+func (s *stepper) historyView(width int) []string {
+	st := s.c.styles
+	if len(s.history) == 0 {
 		return nil
 	}
 	lines := []string{st.Title.Render("Last runs")}
 	total := 0
-	if m.steps.proc != nil {
-		total = len(m.steps.proc.Steps)
+	if s.proc != nil {
+		total = len(s.proc.Steps)
 	}
-	for _, r := range m.history {
-		bar := strings.Repeat("✓", r.Done) + strings.Repeat("-", r.Skipped) + strings.Repeat("✗", r.Failed) + strings.Repeat("·", max(0, total-r.Done-r.Skipped-r.Failed))
-		lines = append(lines, truncate(fmt.Sprintf("%s %s %s", incident.ShortID(r.Run), r.Started.Local().Format("01-02 15:04"), bar), width))
+	glyph := map[string]string{"checked": "✓", "skipped": "-", "failed": "✗"}
+	for _, r := range s.history {
+		var bar strings.Builder
+		for n := 1; n <= total; n++ {
+			g, ok := glyph[r.Steps[n]]
+			if !ok {
+				g = "·"
+			}
+			bar.WriteString(g)
+		}
+		lines = append(lines, truncate(fmt.Sprintf("%s %s %s", incident.ShortID(r.Run), r.Started.Local().Format("01-02 15:04"), bar.String()), width))
 	}
 	return lines
 }

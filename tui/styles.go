@@ -10,6 +10,9 @@ import (
 // Styles holds every style the console draws with. Incident red and routine
 // green live here and nowhere else.
 type Styles struct {
+	// Plain is text with no style of its own (drawn by the theme's
+	// renderer, never the default one, which would query the terminal).
+	Plain         lipgloss.Style
 	Header        lipgloss.Style
 	HeaderMuted   lipgloss.Style
 	Title         lipgloss.Style
@@ -56,6 +59,7 @@ func NewStyles(theme render.Theme) Styles {
 		return r.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(c)
 	}
 	return Styles{
+		Plain:         r.NewStyle(),
 		Header:        r.NewStyle().Bold(true).Foreground(fg),
 		HeaderMuted:   r.NewStyle().Foreground(muted),
 		Title:         r.NewStyle().Bold(true),

@@ -3,6 +3,8 @@ package tui
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,18 +31,122 @@ type syncState struct {
 	err     error // the source itself is wrong (bad URL or root)
 }
 
-// syncPanel shows the last check per source.
+// syncPanel is the sync-committee side panel: the last check per source.
 type syncPanel struct {
+	c             *common
+	width, height int
+	focused       bool
+	now           time.Time
+
 	sources []incident.SyncSource
 	state   []syncState
 	cursor  int
 	visible bool
 	spinner spinner.Model
+	// every re-runs the checks this often (0: on open and on r only);
+	// scheduled is set once the first run is scheduled.
+	every     time.Duration
+	scheduled bool
+	// save keeps sources entered with c for the next start.
+	save func(beacons []string, checkpoint string) (string, error)
 }
 
-func newSyncPanel(sources []incident.SyncSource, sp spinner.Model) syncPanel {
-	return syncPanel{sources: sources, state: make([]syncState, len(sources)), spinner: sp}
+type (
+	// syncNowMsg runs every configured check (the periodic run).
+	syncNowMsg struct{}
+	// syncSavedMsg says where sources entered with c were kept.
+	syncSavedMsg struct {
+		path string
+		err  error
+	}
+)
+
+func newSyncPanel(c *common, opts Options) syncPanel {
+	sp := spinner.New()
+	sp.Spinner = spinner.Line
+	sp.Style = c.styles.Plain
+	return syncPanel{c: c, sources: opts.Sync, state: make([]syncState, len(opts.Sync)), spinner: sp, every: opts.SyncEvery, save: opts.SaveSync,
+		scheduled: opts.SyncEvery > 0 && len(opts.Sync) > 0}
 }
+
+// start runs the checks when the console opens, if they are to run every
+// so often.
+func (p *syncPanel) start() tea.Cmd {
+	if p.every <= 0 || len(p.sources) == 0 {
+		return nil
+	}
+	return emitNow(syncNowMsg{})
+}
+
+// opened runs the checks the first time the panel is shown.
+func (p *syncPanel) opened() tea.Cmd {
+	if p.scheduled || len(p.sources) == 0 {
+		return nil
+	}
+	p.scheduled = true
+	return p.runAll()
+}
+
+// runAll starts every source's check.
+func (p *syncPanel) runAll() tea.Cmd {
+	var cmds []tea.Cmd
+	for i := range p.sources {
+		cmds = append(cmds, p.runSource(i))
+	}
+	return tea.Batch(cmds...)
+}
+
+// configured replaces the online source with beacons and checkpoint
+// entered in the panel, runs it, and keeps it for the next start.
+func (p *syncPanel) configured(beacons, checkpoint string) tea.Cmd {
+	src := incident.SyncSource{Beacons: beacons, Checkpoint: checkpoint}
+	i := slices.IndexFunc(p.sources, func(s incident.SyncSource) bool { return !s.Offline() })
+	if i < 0 {
+		p.sources = append(p.sources, src)
+		p.state = append(p.state, syncState{})
+		i = len(p.sources) - 1
+	} else {
+		p.sources[i], p.state[i] = src, syncState{}
+	}
+	p.cursor, p.scheduled = i, true
+	cmds := []tea.Cmd{p.runSource(i)}
+	if p.save != nil {
+		save := p.save
+		list := strings.Split(beacons, ",")
+		cmds = append(cmds, func() tea.Msg {
+			path, err := save(list, checkpoint)
+			return syncSavedMsg{path: path, err: err}
+		})
+	}
+	return tea.Batch(cmds...)
+}
+
+// configForm is the form behind c: beacon URLs and a trusted checkpoint,
+// each checked as it is entered.
+func (p *syncPanel) configForm() *form {
+	st := p.c.styles
+	beacons := newTextField(st, "Beacon API URLs, comma-separated, tried in order", "https://beacon-1.example,https://beacon-2.example", false)
+	beacons.validate = func(v string) error {
+		return incident.SyncSource{Beacons: v, Checkpoint: strings.Repeat("0", 64)}.Validate()
+	}
+	root := newTextField(st, "Checkpoint: a block root you trust (0x + 64 hex digits), from a source you trust", "0x…", false)
+	root.validate = func(v string) error {
+		return incident.SyncSource{Beacons: "https://beacon.invalid", Checkpoint: v}.Validate()
+	}
+	for _, src := range p.sources {
+		if !src.Offline() {
+			beacons.input.SetValue(src.Beacons)
+			root.input.SetValue(src.Checkpoint)
+		}
+	}
+	title := "Sync-committee check: where to ask"
+	if p.save != nil {
+		title += " (kept in the configuration file)"
+	}
+	return &form{kind: formSyncSource, title: title, fields: []field{beacons, root}}
+}
+
+func (p *syncPanel) SetSize(w, h int) { p.width, p.height = w, h }
 
 func (p *syncPanel) running() bool {
 	for _, s := range p.state {
@@ -69,14 +175,21 @@ func (p *syncPanel) summary(i int) string {
 	return fmt.Sprintf("%d/%d verified", out.Verified(), len(out.Results))
 }
 
-// run starts the selected source's check, within ctx.
-func (p *syncPanel) run(ctx context.Context) tea.Cmd {
-	if len(p.sources) == 0 || p.state[p.cursor].running {
+// run starts the selected source's check.
+func (p *syncPanel) run() tea.Cmd {
+	if len(p.sources) == 0 {
 		return nil
 	}
-	i := p.cursor
+	return p.runSource(p.cursor)
+}
+
+// runSource starts source i's check, unless it is running.
+func (p *syncPanel) runSource(i int) tea.Cmd {
+	if p.state[i].running {
+		return nil
+	}
 	p.state[i].running = true
-	src := p.sources[i]
+	src, ctx := p.sources[i], p.c.ctx
 	return tea.Batch(p.spinner.Tick, func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
@@ -85,64 +198,105 @@ func (p *syncPanel) run(ctx context.Context) tea.Cmd {
 	})
 }
 
-func (m Model) syncKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	k := m.keys
-	p := &m.sync
-	switch {
-	case key.Matches(msg, k.Up):
-		if p.cursor > 0 {
-			p.cursor--
+func (p *syncPanel) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case syncNowMsg:
+		return tea.Batch(p.runAll(), p.c.after(p.every, func(time.Time) tea.Msg { return syncNowMsg{} }))
+	case syncSavedMsg:
+		if msg.err != nil {
+			p.c.post(statusMsg{text: fmt.Sprintf("the sources are used now but were not kept: %v", msg.err), err: true})
+		} else {
+			p.c.post(statusMsg{text: "sync sources kept in " + msg.path})
 		}
-	case key.Matches(msg, k.Down):
-		if p.cursor < len(p.sources)-1 {
-			p.cursor++
+	case syncDoneMsg:
+		p.done(msg, p.now)
+		p.c.post(statusMsg{text: "sync check done: " + p.summary(msg.source)})
+	case spinner.TickMsg:
+		if !p.running() {
+			return nil
 		}
-	case key.Matches(msg, k.SyncRun):
-		if cmd := p.run(m.ctx()); cmd != nil {
-			m.setStatus("checking " + p.sources[p.cursor].Name() + "…")
-			return m, cmd
+		var cmd tea.Cmd
+		p.spinner, cmd = p.spinner.Update(msg)
+		return cmd
+	case tea.KeyMsg:
+		k := p.c.keys
+		switch {
+		case key.Matches(msg, k.Up):
+			if p.cursor > 0 {
+				p.cursor--
+			}
+		case key.Matches(msg, k.Down):
+			if p.cursor < len(p.sources)-1 {
+				p.cursor++
+			}
+		case key.Matches(msg, k.SyncRun):
+			if len(p.sources) == 0 {
+				p.c.post(statusMsg{text: "no source to check: press c to give beacon URLs and a trusted checkpoint"})
+				return nil
+			}
+			if cmd := p.run(); cmd != nil {
+				p.c.post(statusMsg{text: "checking " + sourceName(p.sources[p.cursor]) + "…"})
+				return cmd
+			}
+			p.c.post(statusMsg{text: "already checking " + sourceName(p.sources[p.cursor])})
+		case key.Matches(msg, k.SyncConfigure):
+			p.c.post(openFormMsg{p.configForm()})
+		case key.Matches(msg, k.SyncAppend):
+			return p.appendResult()
 		}
-	case key.Matches(msg, k.SyncAppend):
-		return m.appendSync()
 	}
-	return m, nil
+	return nil
 }
 
-// appendSync adds the selected source's last results to the incident as
+// appendResult adds the selected source's last results to the incident as
 // verification events.
-func (m Model) appendSync() (tea.Model, tea.Cmd) {
-	p := &m.sync
+func (p *syncPanel) appendResult() tea.Cmd {
 	if len(p.sources) == 0 || !p.state[p.cursor].ran {
-		m.setStatus("no result yet: r runs the check")
-		return m, nil
+		p.c.post(statusMsg{text: "no result yet: r runs the check"})
+		return nil
 	}
-	if m.incident == nil {
-		m.setStatus("no open incident to add the result to")
-		return m, nil
+	w := p.c.writer
+	if w.incident == "" {
+		p.c.post(statusMsg{text: "no open incident to add the result to"})
+		return nil
 	}
 	if p.state[p.cursor].err != nil {
-		m.setStatus("the last run checked nothing: " + p.state[p.cursor].err.Error())
-		return m, nil
+		p.c.post(statusMsg{text: "the last run checked nothing: " + p.state[p.cursor].err.Error()})
+		return nil
 	}
 	rep := p.state[p.cursor].outcome
-	ctx, l, id, actor := m.ctx(), m.opts.Service, m.incident.ID, m.opts.Actor
-	return m, m.enqueue(func() tea.Msg {
-		err := l.RecordSync(ctx, id, actor, &rep)
+	ctx, svc, id, actor := w.ctx, w.svc, w.incident, w.actor
+	return w.enqueue(func() tea.Msg {
+		err := svc.RecordSync(ctx, id, actor, &rep)
 		if err != nil || len(rep.Appended) == 0 {
-			return appendedMsg{err: err}
+			return appendedMsg{incident: id, err: err}
 		}
-		ev, err := l.Entry(ctx, id, rep.Appended[len(rep.Appended)-1])
-		return appendedMsg{event: ev, what: fmt.Sprintf("%d sync-committee result(s)", len(rep.Appended)), err: err}
+		ev, err := svc.Entry(ctx, id, rep.Appended[len(rep.Appended)-1])
+		return appendedMsg{incident: id, event: ev, what: fmt.Sprintf("%d sync-committee result(s)", len(rep.Appended)), err: err}
 	})
 }
 
-func (m Model) syncView(width, height int) string {
-	p := &m.sync
-	st := m.styles
+func (p *syncPanel) ShortHelp() []key.Binding {
+	k := p.c.keys
+	if len(p.sources) == 0 {
+		return []key.Binding{k.SyncConfigure}
+	}
+	return []key.Binding{k.SyncRun, k.SyncAppend, k.SyncConfigure}
+}
+
+func (p *syncPanel) FullHelp() [][]key.Binding { return [][]key.Binding{p.ShortHelp()} }
+
+func (p *syncPanel) View() string {
+	st := p.c.styles
+	width, height := p.width, p.height
 	lines := []string{st.Title.Render("Sync-committee checks")}
 	if len(p.sources) == 0 {
-		lines = append(lines, st.Muted.Render(wrap("No source configured. Start ic with --beacon URLS --checkpoint ROOT (or IC_BEACON, IC_CHECKPOINT), or --sync-bootstrap FILE --sync-update FILE.", width)))
+		lines = append(lines, st.Error.Render("not configured — press c"))
+		lines = append(lines, strings.Split(st.Muted.Render(wrap("c asks for beacon URLs and a block root you trust, and keeps them in the configuration file (sync: in ic config edit; or --beacon/--checkpoint, IC_BEACON/IC_CHECKPOINT).", width)), "\n")...)
 		return strings.Join(lines, "\n")
+	}
+	if p.every > 0 {
+		lines = append(lines, st.Muted.Render(truncate("re-checked every "+p.every.String(), width)))
 	}
 	for i, src := range p.sources {
 		s := p.state[i]
@@ -150,7 +304,7 @@ func (m Model) syncView(width, height int) string {
 		if i == p.cursor {
 			mark = "›"
 		}
-		head := mark + truncate(termsafe.EscapeLine(src.Name()), width-2)
+		head := mark + truncate(termsafe.EscapeLine(sourceName(src)), width-2)
 		lines = append(lines, st.Title.Render(head))
 		switch {
 		case s.running:
@@ -158,20 +312,20 @@ func (m Model) syncView(width, height int) string {
 		case !s.ran:
 			lines = append(lines, st.Muted.Render("  not run yet: r runs it"))
 		default:
-			lines = append(lines, m.syncOutcomeLines(s, width)...)
+			lines = append(lines, p.outcomeLines(s, width)...)
 		}
 	}
-	lines = append(lines, st.Muted.Render("r re-run · e add to incident · ↑/↓ source"))
+	lines = append(lines, st.Muted.Render(truncate("r re-run · e add to incident · c sources", width)))
 	if len(lines) > height {
 		lines = lines[:height]
 	}
 	return strings.Join(lines, "\n")
 }
 
-func (m Model) syncOutcomeLines(s syncState, width int) []string {
-	st := m.styles
+func (p *syncPanel) outcomeLines(s syncState, width int) []string {
+	st := p.c.styles
 	var lines []string
-	ago := render.ShortDuration(m.now.Sub(s.at))
+	ago := render.ShortDuration(p.now.Sub(s.at))
 	for _, a := range s.outcome.Attempts {
 		lines = append(lines, st.Muted.Render(truncate("  ✗ "+termsafe.EscapeLine(a.Endpoint+": "+string(a.Classification)), width)))
 	}
@@ -197,4 +351,17 @@ func (m Model) syncOutcomeLines(s syncState, width int) []string {
 		lines = append(lines, truncate(fmt.Sprintf("  participants %d/512 · code %d %s", r.Participants, r.Code, r.Classification), width))
 	}
 	return lines
+}
+
+// emitNow is a command that delivers msg at once.
+func emitNow(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
+
+// sourceName names a source in a narrow pane: light-client files by their
+// folder and name, not their whole path; beacons as SyncSource.Name says
+// (without credentials).
+func sourceName(src incident.SyncSource) string {
+	if !src.Offline() {
+		return src.Name()
+	}
+	return "files " + filepath.Join(filepath.Base(filepath.Dir(src.Bootstrap)), filepath.Base(src.Bootstrap))
 }

@@ -58,7 +58,7 @@ func TestRespondGolden(t *testing.T) {
 			for range 3 {
 				tm.Send(tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}})
 			}
-			waitFor(t, tm, "step 4 recorded")
+			waitFor(t, tm, "step 5 recorded")
 			tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'n'}})
 			typeText(tm, "relay 2 restarted, queue draining")
 			tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
@@ -83,11 +83,13 @@ func TestRespondGolden(t *testing.T) {
 				got = append(got, e.Type+": "+e.Line())
 			}
 			want := []string{
-				`declared: declared SEV-1 "payments API returning 500s" (OPEN, book ops) from O-020 v3`,
+				`declared: declared SEV-1 "payments API returning 500s" (OPEN, book ops) from O-020 v4`,
 				"step_skipped: skipped O-020 step 1 (pause skipped after 0s)",
-				"step_checked: ✓ O-020 step 2",
+				// Step 2 (assess severity) is shown done by the
+				// declaration: the three checks go to steps 3, 4, 5.
 				"step_checked: ✓ O-020 step 3",
 				"step_checked: ✓ O-020 step 4",
+				"step_checked: ✓ O-020 step 5",
 				"note: relay 2 restarted, queue draining",
 				"status_update: status update: rolled back; error rate falling",
 			}
