@@ -209,29 +209,6 @@ const (
 	MaxForks          = 64
 )
 
-// Get fetches path from the first provider that answers 200 with a body
-// that accept takes; it returns the body and the provider's name.
-func (c *Client) Get(ctx context.Context, path string, accept func([]byte) error) ([]byte, string, error) {
-	fe := &FetchError{Path: path}
-	for i := range c.Endpoints {
-		body, a := c.fetch(ctx, i, path, 32<<20, "", nil)
-		if a.Outcome == OutcomeOK {
-			if err := accept(body); err != nil {
-				a.Outcome, a.Classification, a.Error = OutcomeLied, ClassUpstreamOutage, c.redact("unusable response: "+err.Error())
-			}
-		}
-		if a.Outcome == OutcomeOK {
-			return body, c.Endpoints[i].Name, nil
-		}
-		if ctx.Err() != nil {
-			return nil, "", ctx.Err()
-		}
-		fe.Attempts = append(fe.Attempts, a)
-		c.Attempts = append(c.Attempts, a)
-	}
-	return nil, "", fe
-}
-
 func (c *Client) redact(s string) string {
 	if c.redactor == nil {
 		c.redactor = redactorFor(c.Endpoints)

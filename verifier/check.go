@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/herumi/bls-eth-go-binary/bls"
+	"github.com/icconsole/ic/internal/redact"
 )
 
 // Classification says what kind of failure a check met, as O-700 sorts
@@ -130,7 +131,7 @@ func (k *Checker) CheckUpdate(c *Committee, u *Update) (Result, *Committee) {
 	finish := func(code Code, class Classification, err error) (Result, *Committee) {
 		r.Code, r.Classification, r.Took = code, class, time.Since(start)
 		if err != nil {
-			r.Error = err.Error()
+			r.Error = redact.Text(err.Error())
 		}
 		return r, nil
 	}
