@@ -9,6 +9,7 @@ import (
 
 	"github.com/icconsole/ic/incident"
 	"github.com/icconsole/ic/internal/termsafe"
+	"github.com/icconsole/ic/verifier"
 )
 
 func (e *env) synccheckCommand() *cobra.Command {
@@ -23,7 +24,13 @@ func (e *env) synccheckCommand() *cobra.Command {
 Offline: --bootstrap FILE --update FILE (beacon API JSON as served; several --update files, or a file with several periods, are walked in order).
 Online: --beacon URL,URL,URL (tried in order) with --checkpoint ROOT, a block root you trust; --period checks up to that sync-committee period.
 
---incident ID appends the results to the incident's timeline as verification entries.`,
+A beacon provider is trusted only for bytes that verify: one that serves data failing validation is marked as lying and the check goes on from the first period not yet verified with the next provider. At most 128 updates in one check.
+
+Committee keys bound by a verified branch to the trusted root are not subgroup-checked one by one (the beacon chain checked them at deposit, as light clients such as Lodestar do); --strict-keys checks every key. Proven committees are kept in the user's cache folder (ic/ under $XDG_CACHE_HOME, or ~/.cache) so a later check skips decoding them.
+
+--incident ID appends the check to the incident's timeline as one verification entry holding every period's result.
+
+Exit status: 0 when every period verified, 1 when the check failed (the class is printed: invalid_signature, invalid_proof, upstream_outage, environment_deny, bad_input, limit_exceeded, redirect_refused), 2 for a wrong command line, 130 when interrupted.`,
 		Example: `  ic synccheck --bootstrap bootstrap.json --update updates.json
   ic synccheck --beacon https://beacon-1.example,https://beacon-2.example \
       --checkpoint 0x1f2e... --incident INC-7f3a9c`,
@@ -62,7 +69,8 @@ Online: --beacon URL,URL,URL (tried in order) with --checkpoint ROOT, a block ro
 			if err != nil {
 				return err
 			}
-			if svc != nil {
+			if svc != nil && e.ctx.Err() == nil {
+				// An interrupted check is not recorded: the run ends with 130.
 				if err := svc.RecordSync(e.ctx, id, e.by(), &rep); err != nil {
 					return err
 				}
@@ -87,8 +95,10 @@ Online: --beacon URL,URL,URL (tried in order) with --checkpoint ROOT, a block ro
 	f.StringVar(&src.Beacons, "beacon", "", "beacon API base `URLS`, comma-separated, tried in order (env IC_BEACON)")
 	f.StringVar(&src.Checkpoint, "checkpoint", "", "trusted block `ROOT` (0x...) whose bootstrap starts the chain (online; env IC_CHECKPOINT)")
 	f.Uint64Var(&src.Period, "period", 0, "check up to sync-committee period `N` (online; default: the checkpoint's)")
-	f.DurationVar(&src.Timeout, "timeout", 10*time.Second, "per-request timeout (online)")
-	f.StringVar(&incidentRef, "incident", "", "append the results to incident `ID` as verification entries")
+	f.DurationVar(&src.Timeout, "timeout", verifier.DefaultRequestTimeout, "per-request timeout (online)")
+	f.DurationVar(&src.CheckTimeout, "check-timeout", verifier.DefaultCheckTimeout, "timeout for the whole check")
+	f.BoolVar(&src.StrictKeys, "strict-keys", false, "subgroup-check every committee key one by one (slower; by default keys a verified branch binds to the trusted root are not)")
+	f.StringVar(&incidentRef, "incident", "", "append the check to incident `ID` as one verification entry")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	_ = c.RegisterFlagCompletionFunc("incident", e.completeIncidents)
 	return c
@@ -96,10 +106,13 @@ Online: --beacon URL,URL,URL (tried in order) with --checkpoint ROOT, a block ro
 
 func (e *env) printSync(rep incident.SyncReport, id string) {
 	w := e.stdout
-	for _, att := range rep.Attempts {
-		fmt.Fprintf(w, "endpoint failed: %s\n", termsafe.EscapeLine(att.String()))
+	for _, p := range rep.Providers {
+		fmt.Fprintf(w, "provider %s: %s: %s\n", termsafe.EscapeLine(p.Endpoint), p.Verdict, termsafe.EscapeLine(p.Said))
 	}
-	for _, r := range rep.Results {
+	for _, in := range rep.Inputs {
+		fmt.Fprintf(w, "input %s  %d bytes  sha256 %s\n", termsafe.EscapeLine(in.Name), in.Bytes, in.SHA256)
+	}
+	for _, r := range rep.Periods {
 		status := string(r.Classification)
 		if r.OK() {
 			if !r.Supermajority {
@@ -111,11 +124,8 @@ func (e *env) printSync(rep incident.SyncReport, id string) {
 		fmt.Fprintf(w, "period %d  slot %d  fork %-9s  participants %3d/512  %s  %s\n",
 			r.Period, r.Slot, r.Fork, r.Participants, termsafe.EscapeLine(status), r.Took.Round(10*time.Microsecond))
 	}
-	if rep.Error != "" {
-		fmt.Fprintf(w, "check failed (%s): %s\n", rep.Class, termsafe.EscapeLine(rep.Error))
-	}
-	fmt.Fprintf(w, "%d of %d update(s) verified\n", rep.Verified(), len(rep.Results))
-	if id != "" {
-		fmt.Fprintf(w, "appended %d verification event(s) to %s\n", len(rep.Appended), incident.ShortID(id))
+	fmt.Fprintln(w, termsafe.EscapeLine(rep.Summary()))
+	if id != "" && rep.Appended != 0 {
+		fmt.Fprintf(w, "appended verification entry #%d to %s\n", rep.Appended, incident.ShortID(id))
 	}
 }

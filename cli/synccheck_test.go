@@ -59,13 +59,19 @@ func TestSynccheckOnlineFailover(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("IC_DB", filepath.Join(dir, "ic.db"))
 	t.Setenv("IC_ACTOR", "tester")
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
 
 	var out, errOut bytes.Buffer
 	code := Main([]string{"synccheck", "--beacon", deny.URL + "," + down.URL + "," + good.URL, "--checkpoint", root, "--period", "867"}, nil, &out, &errOut)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out.String(), errOut.String())
 	}
-	for _, want := range []string{"Host not in allowlist (environment_deny)", "HTTP 502 (upstream_outage)", "6 of 6 update(s) verified"} {
+	for _, want := range []string{
+		"provider " + deny.URL + ": failed: ", "Host not in allowlist",
+		"provider " + down.URL + ": failed: ", "HTTP 502",
+		"provider " + good.URL + ": trusted: ",
+		"verified 6 update(s), periods 862-867 via " + good.URL,
+	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
@@ -76,7 +82,7 @@ func TestSynccheckOnlineFailover(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("all providers failing: exit %d, want 1", code)
 	}
-	for _, want := range []string{"environment_deny", "upstream_outage", "check failed (upstream_outage): every beacon endpoint failed"} {
+	for _, want := range []string{"provider " + deny.URL + ": failed: ", "provider " + down.URL + ": failed: ", "FAILED upstream_outage at "} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

@@ -1,18 +1,27 @@
 package incident
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 
 	"github.com/icconsole/ic/store"
 )
 
-// Verification is the result of a sync-committee check as the verifier
-// reports it: the ledger keeps the JSON object as given, and the fields
-// below are read from it for the timeline.
+// Verification is a sync-committee check as the verifier reports it: the
+// ledger keeps the JSON object as given, and the fields below are read
+// from it for the timeline. Since verifier.ReportVersion 1 an entry is a
+// whole check (v, mode, summary, periods...); ledgers written before hold
+// one entry per update (code, period, slot...), and both still read.
 type Verification struct {
 	raw json.RawMessage
 
+	// A whole check (verifier.Report).
+	V       int    `json:"v"`
+	Mode    string `json:"mode"`
+	Summary string `json:"summary"`
+
+	// One update's result (first release).
 	Code           *int   `json:"code"`
 	Classification string `json:"classification"`
 	Period         uint64 `json:"period"`
@@ -58,6 +67,9 @@ func (v Verification) MarshalJSON() ([]byte, error) {
 func (Verification) Kind() string { return "verification" }
 
 func (v Verification) Line() string {
+	if v.V > 0 {
+		return fmt.Sprintf("sync-committee check (%s): %s", v.Mode, v.Summary)
+	}
 	code := "?"
 	if v.Code != nil {
 		code = fmt.Sprint(*v.Code)
@@ -72,7 +84,9 @@ func (v Verification) Line() string {
 
 func (v Verification) check(*rules) (Payload, error) {
 	var obj map[string]any
-	if err := json.Unmarshal(v.raw, &obj); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(v.raw))
+	dec.UseNumber() // a uint64 slot stays exact
+	if err := dec.Decode(&obj); err != nil {
 		return nil, refuse("verification result is not a JSON object: %v", err)
 	}
 	// Stored in the canonical form encoding/json gives a map (sorted keys).

@@ -2,7 +2,6 @@ package incident
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -30,12 +29,21 @@ type SyncSource struct {
 	Updates   []string
 	Genesis   string
 	// Online: beacon API base URLs, comma-separated and tried in order,
-	// the block root trusted to start from, the period to check up to
-	// (0: the checkpoint's), and the per-request timeout.
+	// the block root trusted to start from, and the period to check up to
+	// (0: the checkpoint's).
 	Beacons    string
 	Checkpoint string
 	Period     uint64
-	Timeout    time.Duration
+	// Timeout bounds each request and CheckTimeout the whole check (the
+	// verifier's defaults when 0).
+	Timeout      time.Duration
+	CheckTimeout time.Duration
+	// StrictKeys subgroup-checks every committee key, not only the keys a
+	// verified branch binds to the trusted root.
+	StrictKeys bool
+	// CacheDir keeps proven committees across runs (default: the user's
+	// cache folder, ic/ under it).
+	CacheDir string
 }
 
 // Offline reports whether the source is files.
@@ -81,22 +89,18 @@ func (src SyncSource) Validate() error {
 	return err
 }
 
-// SyncReport is the outcome of one sync-committee check.
+// SyncReport is one sync-committee check as the verifier reports it, and
+// the sequence number of the verification entry it became, if recorded.
 type SyncReport struct {
-	OK       bool               `json:"ok"`
-	Mode     string             `json:"mode"`
-	Results  []verifier.Result  `json:"results"`
-	Attempts []verifier.Attempt `json:"failed_attempts,omitempty"`
-	Error    string             `json:"error,omitempty"`
-	Class    string             `json:"classification,omitempty"`
-	Appended []int64            `json:"appended_seqs,omitempty"`
+	*verifier.Report
+	Appended int64 `json:"appended_seq,omitempty"`
 }
 
-// Verified counts the results that verified.
+// Verified counts the periods that verified.
 func (r SyncReport) Verified() int {
 	n := 0
-	for _, res := range r.Results {
-		if res.OK() {
+	for _, p := range r.Periods {
+		if p.OK() {
 			n++
 		}
 	}
@@ -104,126 +108,78 @@ func (r SyncReport) Verified() int {
 }
 
 // CheckSync runs a sync-committee check. A source that does not validate
-// is returned as an ErrBadArgument; every other failure is in the report.
+// is returned as an ErrBadArgument, and an input file that cannot be read
+// as its error: nothing was checked. Every failure of the check itself
+// (a provider down or lying, a proof or signature that does not verify,
+// a bound exceeded, the check interrupted) is in the report.
 func CheckSync(ctx context.Context, src SyncSource) (SyncReport, error) {
 	if err := src.Validate(); err != nil {
 		return SyncReport{}, err
 	}
-	rep := SyncReport{Mode: "offline"}
-	var err error
+	cfg := verifier.Config{CacheDir: src.CacheDir, StrictKeys: src.StrictKeys, RequestTimeout: src.Timeout, CheckTimeout: src.CheckTimeout}
+	if cfg.CacheDir == "" {
+		// Without a cache folder (no HOME) committees are kept in memory.
+		cfg.CacheDir, _ = verifier.DefaultCacheDir()
+	}
 	if src.Offline() {
-		rep.Results, err = checkFiles(ctx, src.Bootstrap, src.Updates, src.Genesis)
-	} else {
-		rep.Mode = "online"
-		err = checkOnline(ctx, &rep, src)
+		return checkFiles(ctx, src, cfg)
 	}
-	if err != nil {
-		rep.Error, rep.Class = err.Error(), string(classify(err))
-	}
-	rep.OK = err == nil && len(rep.Results) > 0 && rep.Verified() == len(rep.Results)
-	return rep, nil
-}
-
-// RecordSync appends a check's results to an incident as verification
-// entries (one for a check that failed before any result).
-func (s *Service) RecordSync(ctx context.Context, id string, by Actor, rep *SyncReport) error {
-	results := rep.Results
-	if rep.Error != "" && len(results) == 0 {
-		results = []verifier.Result{{Source: rep.Mode, Classification: verifier.Classification(rep.Class), Code: verifier.Invalid, Error: rep.Error}}
-	}
-	for _, r := range results {
-		v, err := NewVerification(r)
-		if err != nil {
-			return err
-		}
-		e, err := s.Append(ctx, id, by, "", v)
-		if err != nil {
-			return err
-		}
-		rep.Appended = append(rep.Appended, e.Seq)
-	}
-	return nil
-}
-
-// classify maps an error that stopped a check to its O-700 class.
-func classify(err error) verifier.Classification {
-	var fe *verifier.FetchError
-	var pe *verifier.ProofError
-	switch {
-	case err == nil:
-		return ""
-	case errors.As(err, &fe):
-		return fe.Classification()
-	case errors.As(err, &pe):
-		return verifier.ClassInvalidProof
-	}
-	return verifier.ClassBadInput
-}
-
-func checkFiles(ctx context.Context, bootstrapPath string, updatePaths []string, genesisPath string) ([]verifier.Result, error) {
-	genesis := verifier.MainnetGenesis
-	if genesisPath != "" {
-		raw, err := safefile.Read(ctx, genesisPath, safefile.Genesis)
-		if err != nil {
-			return nil, err
-		}
-		if genesis, err = verifier.DecodeGenesis(raw); err != nil {
-			return nil, fmt.Errorf("%s: %w", genesisPath, err)
-		}
-	}
-	raw, err := safefile.Read(ctx, bootstrapPath, safefile.Bootstrap)
-	if err != nil {
-		return nil, err
-	}
-	boot, err := verifier.DecodeBootstrap(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", bootstrapPath, err)
-	}
-	var all []*verifier.Update
-	var source, sums []string
-	for _, p := range updatePaths {
-		raw, err := safefile.Read(ctx, p, safefile.Updates)
-		if err != nil {
-			return nil, err
-		}
-		us, err := verifier.DecodeUpdates(raw)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
-		}
-		sum := sha256.Sum256(raw)
-		for range us {
-			source = append(source, p)
-			sums = append(sums, hex.EncodeToString(sum[:]))
-		}
-		all = append(all, us...)
-	}
-	k := verifier.NewChecker(genesis, verifier.MainnetForks)
-	results, err := k.Walk(boot, nil, all)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", bootstrapPath, err)
-	}
-	for i := range results {
-		results[i].Source, results[i].InputSHA256 = source[i], sums[i]
-	}
-	return results, nil
-}
-
-func checkOnline(ctx context.Context, rep *SyncReport, src SyncSource) error {
 	eps, err := verifier.ParseEndpoints(src.Beacons)
 	if err != nil {
-		return badArgument("%v", err)
+		return SyncReport{}, badArgument("%v", err)
 	}
 	root, err := parseRoot(src.Checkpoint)
 	if err != nil {
+		return SyncReport{}, err
+	}
+	return SyncReport{Report: verifier.CheckBeacon(ctx, eps, root, src.Period, cfg)}, nil
+}
+
+// RecordSync appends a check to an incident as one verification entry:
+// the whole report, every period's result inside it.
+func (s *Service) RecordSync(ctx context.Context, id string, by Actor, rep *SyncReport) error {
+	if rep.Report == nil {
+		return errors.New("no sync-committee check to record")
+	}
+	v, err := NewVerification(rep.Report)
+	if err != nil {
 		return err
 	}
-	timeout := src.Timeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
+	e, err := s.Append(ctx, id, by, "", v)
+	if err != nil {
+		return err
 	}
-	out, err := verifier.CheckOnline(ctx, verifier.NewClient(eps, timeout), root, src.Period)
-	rep.Results, rep.Attempts = out.Results, out.Attempts
-	return err
+	rep.Appended = e.Seq
+	return nil
+}
+
+// checkFiles reads a check's files, each a regular file within its
+// size limit, and checks them.
+func checkFiles(ctx context.Context, src SyncSource, cfg verifier.Config) (SyncReport, error) {
+	genesis := verifier.MainnetGenesis
+	if src.Genesis != "" {
+		raw, err := safefile.Read(ctx, src.Genesis, safefile.Genesis)
+		if err != nil {
+			return SyncReport{}, err
+		}
+		if genesis, err = verifier.DecodeGenesis(raw); err != nil {
+			return SyncReport{}, fmt.Errorf("%s: %w", src.Genesis, err)
+		}
+	}
+	raw, err := safefile.Read(ctx, src.Bootstrap, safefile.Bootstrap)
+	if err != nil {
+		return SyncReport{}, err
+	}
+	boot := verifier.Input{Name: src.Bootstrap, Data: raw}
+	updates := make([]verifier.Input, 0, len(src.Updates))
+	for _, p := range src.Updates {
+		raw, err := safefile.Read(ctx, p, safefile.Updates)
+		if err != nil {
+			return SyncReport{}, err
+		}
+		updates = append(updates, verifier.Input{Name: p, Data: raw})
+	}
+	return SyncReport{Report: verifier.CheckFiles(ctx, genesis, boot, updates, cfg)}, nil
 }
 
 // parseRoot reads a 0x-hex 32-byte block root.

@@ -144,13 +144,14 @@ func TestSyncPanelGolden(t *testing.T) {
 				Bootstrap: filepath.Join(data, "helios-capella", "bootstrap.json"),
 				Updates:   []string{filepath.Join(data, "helios-capella", "updates.json")},
 				Genesis:   filepath.Join(data, "beacon_genesis.json"),
+				CacheDir:  t.TempDir(),
 			}}
 			runGoldenMasked(t, opts, sz.w, sz.h, func(tm *teatest.TestModel) {
 				declareSEV1(t, tm)
 				tm.Send(key1('v'))
 				waitFor(t, tm, "sync check done")
 				tm.Send(key1('e'))
-				waitFor(t, tm, "sync-committee result(s) recorded")
+				waitFor(t, tm, "a sync-committee check (6 period(s)) recorded")
 			})
 		})
 	}

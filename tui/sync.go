@@ -15,6 +15,7 @@ import (
 	"github.com/icconsole/ic/incident"
 	"github.com/icconsole/ic/internal/termsafe"
 	"github.com/icconsole/ic/render"
+	"github.com/icconsole/ic/verifier"
 )
 
 type syncDoneMsg struct {
@@ -100,6 +101,9 @@ func (p *syncPanel) runAll() tea.Cmd {
 // entered in the panel, runs it, and keeps it for the next start.
 func (p *syncPanel) configured(beacons, checkpoint string) tea.Cmd {
 	src := incident.SyncSource{Beacons: beacons, Checkpoint: checkpoint}
+	for _, s := range p.sources {
+		src.StrictKeys = src.StrictKeys || s.StrictKeys
+	}
 	i := slices.IndexFunc(p.sources, func(s incident.SyncSource) bool { return !s.Offline() })
 	if i < 0 {
 		p.sources = append(p.sources, src)
@@ -169,10 +173,7 @@ func (p *syncPanel) summary(i int) string {
 	if p.state[i].err != nil {
 		return "not checked: " + p.state[i].err.Error()
 	}
-	if out.Error != "" && len(out.Results) == 0 {
-		return fmt.Sprintf("failed (%s)", out.Class)
-	}
-	return fmt.Sprintf("%d/%d verified", out.Verified(), len(out.Results))
+	return out.Summary()
 }
 
 // run starts the selected source's check.
@@ -267,12 +268,11 @@ func (p *syncPanel) appendResult() tea.Cmd {
 	rep := p.state[p.cursor].outcome
 	ctx, svc, id, actor := w.ctx, w.svc, w.incident, w.actor
 	return w.enqueue(func() tea.Msg {
-		err := svc.RecordSync(ctx, id, actor, &rep)
-		if err != nil || len(rep.Appended) == 0 {
+		if err := svc.RecordSync(ctx, id, actor, &rep); err != nil {
 			return appendedMsg{incident: id, err: err}
 		}
-		ev, err := svc.Entry(ctx, id, rep.Appended[len(rep.Appended)-1])
-		return appendedMsg{incident: id, event: ev, what: fmt.Sprintf("%d sync-committee result(s)", len(rep.Appended)), err: err}
+		ev, err := svc.Entry(ctx, id, rep.Appended)
+		return appendedMsg{incident: id, event: ev, what: fmt.Sprintf("a sync-committee check (%d period(s))", len(rep.Periods)), err: err}
 	})
 }
 
@@ -325,31 +325,30 @@ func (p *syncPanel) View() string {
 func (p *syncPanel) outcomeLines(s syncState, width int) []string {
 	st := p.c.styles
 	var lines []string
-	ago := render.ShortDuration(p.now.Sub(s.at))
-	for _, a := range s.outcome.Attempts {
-		lines = append(lines, st.Muted.Render(truncate("  ✗ "+termsafe.EscapeLine(a.Endpoint+": "+string(a.Classification)), width)))
-	}
 	if s.err != nil {
 		lines = append(lines, st.Error.Render(truncate("  NOT CHECKED", width)))
 		lines = append(lines, st.Muted.Render(truncate("  "+termsafe.EscapeLine(s.err.Error()), width)))
 		return lines
 	}
-	if s.outcome.Error != "" && len(s.outcome.Results) == 0 {
-		lines = append(lines, st.Error.Render(truncate(fmt.Sprintf("  FAILED %s", s.outcome.Class), width)))
-		lines = append(lines, st.Muted.Render(truncate("  "+termsafe.EscapeLine(s.outcome.Error), width)))
+	out := s.outcome
+	for _, pr := range out.Providers {
+		if pr.Verdict == verifier.VerdictLied || pr.Verdict == verifier.VerdictFailed {
+			lines = append(lines, st.Muted.Render(truncate("  ✗ "+termsafe.EscapeLine(pr.Endpoint+" "+pr.Verdict+": "+pr.Said), width)))
+		}
+	}
+	ago := st.Muted.Render(" · " + render.ShortDuration(p.now.Sub(s.at)) + " ago")
+	ok, n := out.Verified(), len(out.Periods)
+	if !out.OK {
+		lines = append(lines, st.Error.Render(truncate(fmt.Sprintf("  FAILED %s · %d/%d verified", out.Class, ok, n), width))+ago)
+		if f := out.Failure; f != nil {
+			lines = append(lines, st.Muted.Render(truncate("  "+termsafe.EscapeLine(f.Error), width)))
+		}
 		return lines
 	}
-	ok := s.outcome.Verified()
-	if n := len(s.outcome.Results); n > 0 {
-		r := s.outcome.Results[n-1]
-		verdict := st.OK.Render(fmt.Sprintf("  %d/%d verified", ok, n))
-		if ok != n {
-			verdict = st.Error.Render(fmt.Sprintf("  %d/%d verified", ok, n))
-		}
-		lines = append(lines, verdict+st.Muted.Render(" · "+ago+" ago"))
-		lines = append(lines, truncate(fmt.Sprintf("  last: period %d slot %d %s", r.Period, r.Slot, r.Fork), width))
-		lines = append(lines, truncate(fmt.Sprintf("  participants %d/512 · code %d %s", r.Participants, r.Code, r.Classification), width))
-	}
+	lines = append(lines, st.OK.Render(fmt.Sprintf("  %d/%d verified", ok, n))+ago)
+	r := out.Periods[n-1]
+	lines = append(lines, truncate(fmt.Sprintf("  last: period %d slot %d %s", r.Period, r.Slot, r.Fork), width))
+	lines = append(lines, truncate(fmt.Sprintf("  participants %d/512 · code %d %s", r.Participants, r.Code, r.Classification), width))
 	return lines
 }
 

@@ -47,6 +47,22 @@ const (
 	signatureSize = 96
 )
 
+// initOnce sets up herumi's library, once per process. Its settings are
+// process-wide C globals, so they are set here and nowhere else, and never
+// changed afterwards (a goroutine flipping one would change what another
+// goroutine's deserialisation checks):
+//
+//   - ETH mode (draft 07): the Ethereum ciphersuite and serialisation.
+//   - Signature subgroup check on deserialisation: on.
+//   - Public key subgroup check on deserialisation: OFF. herumi documents
+//     "deserialize under VerifyOrder(true) = deserialize under
+//     VerifyOrder(false) + IsValidOrder", so every place that needs a key's
+//     subgroup check calls IsValidOrder itself (parsePubkey, and committee
+//     decoding with StrictKeys); committee keys that a verified Merkle branch
+//     binds to a trusted root skip it by default, as Lodestar does.
+//
+// Another package of the same process that used herumi would inherit these
+// settings; ic has no other.
 var initOnce = sync.OnceValue(func() error {
 	if err := bls.Init(bls.BLS12_381); err != nil {
 		return err
@@ -54,9 +70,7 @@ var initOnce = sync.OnceValue(func() error {
 	if err := bls.SetETHmode(bls.EthModeDraft07); err != nil {
 		return err
 	}
-	// Subgroup checks stay on: a point outside the subgroup is refused
-	// when it is deserialised.
-	bls.VerifyPublicKeyOrder(true)
+	bls.VerifyPublicKeyOrder(false)
 	bls.VerifySignatureOrder(true)
 	return nil
 })
@@ -73,6 +87,15 @@ func ensureBLS() {
 // The point at infinity decodes (it is a valid encoding) but is not a usable
 // key; callers refuse it.
 func parsePubkey(b []byte) (bls.PublicKey, bool) {
+	pk, ok := parsePubkeyOnCurve(b)
+	return pk, ok && pk.IsValidOrder()
+}
+
+// parsePubkeyOnCurve decodes one compressed G1 public key without the
+// subgroup check: the point is on the curve (decompression finds its y),
+// nothing more. Only for keys whose committee root a verified branch binds
+// to a trusted root.
+func parsePubkeyOnCurve(b []byte) (bls.PublicKey, bool) {
 	ensureBLS()
 	var pk bls.PublicKey
 	if len(b) != pubkeySize || pk.Deserialize(b) != nil {

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/icconsole/ic/internal/redact"
 )
 
 // DecodeError says which field of which document was wrong, and how.
@@ -17,11 +19,13 @@ type DecodeError struct {
 	Msg   string
 }
 
+// Error quotes the document's content, redacted: a provider may echo a
+// request, credentials included, where JSON should be.
 func (e *DecodeError) Error() string {
 	if e.Field == "" {
-		return fmt.Sprintf("%s: %s", e.Doc, e.Msg)
+		return redact.Text(fmt.Sprintf("%s: %s", e.Doc, e.Msg))
 	}
-	return fmt.Sprintf("%s: field %s: %s", e.Doc, e.Field, e.Msg)
+	return redact.Text(fmt.Sprintf("%s: field %s: %s", e.Doc, e.Field, e.Msg))
 }
 
 // The beacon API's JSON shapes (light-client endpoints), as they come.
@@ -257,6 +261,12 @@ func DecodeBootstrap(raw []byte) (*Bootstrap, error) {
 // {version, data}), or a single update, finality update or optimistic
 // update.
 func DecodeUpdates(raw []byte) ([]*Update, error) {
+	return decodeUpdatesAtMost(raw, -1)
+}
+
+// decodeUpdatesAtMost decodes updates, refusing more than max (max < 0:
+// no bound) before decoding any of them.
+func decodeUpdatesAtMost(raw []byte, max int) ([]*Update, error) {
 	trimmed := bytes.TrimSpace(raw)
 	var items []json.RawMessage
 	if len(trimmed) > 0 && trimmed[0] == '[' {
@@ -268,6 +278,9 @@ func DecodeUpdates(raw []byte) ([]*Update, error) {
 	}
 	if len(items) == 0 {
 		return nil, &DecodeError{Doc: "updates", Msg: "no update in the document"}
+	}
+	if max >= 0 && len(items) > max {
+		return nil, &LimitError{Doc: "updates", What: "updates", Got: len(items), Max: max}
 	}
 	out := make([]*Update, 0, len(items))
 	for i, item := range items {
@@ -336,13 +349,23 @@ func DecodeGenesis(raw []byte) (Genesis, error) {
 	return g, d.err
 }
 
-// DecodeForkSchedule decodes /eth/v1/config/fork_schedule.
+// LimitError is an answer over one of the verifier's bounds.
+type LimitError struct {
+	Doc  string // "fork_schedule", "updates"
+	What string // "entries", "updates"
+	Got  int
+	Max  int
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("%s: %d %s, at most %d are accepted", e.Doc, e.Got, e.What, e.Max)
+}
+
+// DecodeForkSchedule decodes /eth/v1/config/fork_schedule: at most MaxForks
+// entries (mainnet has 7 forks since genesis).
 func DecodeForkSchedule(raw []byte) (ForkSchedule, error) {
 	var j struct {
-		Data []struct {
-			Current string `json:"current_version"`
-			Epoch   string `json:"epoch"`
-		} `json:"data"`
+		Data []json.RawMessage `json:"data"`
 	}
 	if err := strictJSON("fork_schedule", raw, &j); err != nil {
 		return nil, err
@@ -350,9 +373,19 @@ func DecodeForkSchedule(raw []byte) (ForkSchedule, error) {
 	if len(j.Data) == 0 {
 		return nil, &DecodeError{Doc: "fork_schedule", Field: "data", Msg: "empty"}
 	}
+	if len(j.Data) > MaxForks {
+		return nil, &LimitError{Doc: "fork_schedule", What: "entries", Got: len(j.Data), Max: MaxForks}
+	}
 	d := &decoder{doc: "fork_schedule"}
 	var s ForkSchedule
-	for i, f := range j.Data {
+	for i, item := range j.Data {
+		var f struct {
+			Current string `json:"current_version"`
+			Epoch   string `json:"epoch"`
+		}
+		if err := strictJSON(fmt.Sprintf("fork_schedule data[%d]", i), item, &f); err != nil {
+			return nil, err
+		}
 		var v [4]byte
 		copy(v[:], d.hexBytes(fmt.Sprintf("data[%d].current_version", i), f.Current, 4))
 		s = append(s, Fork{Name: MainnetForks.Name(v), Version: v, Epoch: d.uint(fmt.Sprintf("data[%d].epoch", i), f.Epoch)})

@@ -3,6 +3,7 @@ package verifier
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"sync"
 )
 
 // The few SSZ hash_tree_root computations the light-client protocol needs,
@@ -73,12 +74,28 @@ type SyncCommittee struct {
 }
 
 // HashTreeRoot is the committee's SSZ root, which Merkle branches prove.
+// A full committee's two halves are hashed on two goroutines: the root is
+// on the path of every cold check and restart.
 func (c SyncCommittee) HashTreeRoot() Root {
-	leaves := make([]Root, len(c.Pubkeys))
-	for i, pk := range c.Pubkeys {
-		leaves[i] = pubkeyRoot(pk)
+	keysRoot := func(keys [][]byte) Root {
+		leaves := make([]Root, len(keys))
+		for i, pk := range keys {
+			leaves[i] = pubkeyRoot(pk)
+		}
+		return merkleize(leaves)
 	}
-	return hashPair(merkleize(leaves), pubkeyRoot(c.AggregatePubkey))
+	var root Root
+	if n := len(c.Pubkeys); n == SyncCommitteeSize {
+		var left Root
+		var wg sync.WaitGroup
+		wg.Go(func() { left = keysRoot(c.Pubkeys[:n/2]) })
+		right := keysRoot(c.Pubkeys[n/2:])
+		wg.Wait()
+		root = hashPair(left, right)
+	} else {
+		root = keysRoot(c.Pubkeys)
+	}
+	return hashPair(root, pubkeyRoot(c.AggregatePubkey))
 }
 
 // forkDataRoot is hash_tree_root(ForkData{version, genesis_validators_root}).
