@@ -20,6 +20,7 @@ import (
 	"github.com/icconsole/ic/incident"
 	"github.com/icconsole/ic/internal/safefile"
 	"github.com/icconsole/ic/internal/termsafe"
+	"github.com/icconsole/ic/verifier"
 )
 
 // config is ic's configuration file, $XDG_CONFIG_HOME/ic/config.yaml
@@ -55,6 +56,9 @@ type syncConfig struct {
 	// Every re-runs the check this often while the console is open ("":
 	// on open and on r only).
 	Every string `yaml:"every"`
+	// StrictKeys subgroup-checks every committee key (ic synccheck
+	// --strict-keys).
+	StrictKeys bool `yaml:"strict_keys"`
 }
 
 // configTemplate is written by "ic config edit" when there is no file.
@@ -72,6 +76,7 @@ const configTemplate = `# ic configuration. Every key is optional; flags and the
 #     - https://beacon-2.example
 #   checkpoint: 0x…              # a block root you trust (from a source you trust)
 #   every: 10m                   # re-run the check this often while the console is open
+#   strict_keys: false           # subgroup-check every committee key (slower)
 # checkpoints: ~/ic/checkpoints  # folder signed ledger checkpoints are copied to
 # allowed_signers: ~/.config/ic/allowed_signers   # SSH allowed signers (identities)
 `
@@ -154,7 +159,7 @@ func parseConfig(path string, raw []byte) (config, error) {
 func yamlError(err error) string {
 	msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "yaml: "), "unmarshal errors:\n  ")
 	if m := unknownKey.FindStringSubmatch(msg); m != nil {
-		return m[1] + "unknown key " + m[2] + " (known: actor, theme, book, sync, checkpoints, allowed_signers; sync: beacons, checkpoint, every)"
+		return m[1] + "unknown key " + m[2] + " (known: actor, theme, book, sync, checkpoints, allowed_signers; sync: beacons, checkpoint, every, strict_keys)"
 	}
 	return msg
 }
@@ -365,6 +370,8 @@ func (e *env) settings(cfg config) []setting {
 		pick("sync.beacons", [2]string{os.Getenv("IC_BEACON"), "IC_BEACON"}, [2]string{strings.Join(cfg.Sync.Beacons, ","), file}),
 		pick("sync.checkpoint", [2]string{os.Getenv("IC_CHECKPOINT"), "IC_CHECKPOINT"}, [2]string{cfg.Sync.Checkpoint, file}),
 		pick("sync.every", [2]string{cfg.Sync.Every, file}, [2]string{"on open and on r only", "default"}),
+		pick("sync.strict_keys", [2]string{map[bool]string{true: "true"}[cfg.Sync.StrictKeys], file}, [2]string{"false", "default"}),
+		pick("sync.cache", [2]string{cacheDir(), "the user's cache folder"}, [2]string{"memory only (no cache folder)", "default"}),
 		pick("checkpoints", [2]string{e.checkpointDir, "--checkpoint-dir"}, [2]string{os.Getenv("IC_CHECKPOINT_DIR"), "IC_CHECKPOINT_DIR"}, [2]string{cfg.Checkpoints, file}),
 		pick("allowed_signers", [2]string{e.allowedSigners, "--allowed-signers"}, [2]string{os.Getenv("IC_ALLOWED_SIGNERS"), "IC_ALLOWED_SIGNERS"}, [2]string{cfg.AllowedSigners, file}),
 		pick("checkpoint_key", [2]string{os.Getenv("IC_CHECKPOINT_KEY"), "IC_CHECKPOINT_KEY"}, [2]string{e.keyPath(), "default"}),
@@ -455,4 +462,11 @@ func (e *env) warnConfig(err error) {
 		fmt.Fprintf(e.stderr, "ic: warning: %v (using the defaults)\n", err)
 		e.cfg = &config{}
 	}
+}
+
+// cacheDir is where proven sync committees are kept ("" when the user has
+// no cache folder).
+func cacheDir() string {
+	dir, _ := verifier.DefaultCacheDir()
+	return dir
 }

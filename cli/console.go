@@ -128,5 +128,8 @@ func syncSources(cf consoleFlags, cfg config) ([]incident.SyncSource, error) {
 		}
 		out = append(out, src)
 	}
+	for i := range out {
+		out[i].StrictKeys = cfg.Sync.StrictKeys
+	}
 	return out, nil
 }
