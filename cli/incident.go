@@ -106,22 +106,27 @@ func (e *env) incidentOpen() *cobra.Command {
 }
 
 func (e *env) incidentList() *cobra.Command {
-	var open bool
+	var open, routines bool
 	var book, class string
 	var asJSON bool
 	c := &cobra.Command{
 		Use:   "list",
 		Short: "list incidents, most recent first",
-		Long:  "List incidents, most recent first, with their severity, state and when the next status update is due.",
+		Long:  "List incidents, most recent first, with their severity, state and when the next status update is due. Routine runs are left out unless --routines is given (ic routine history PROCEDURE lists them by procedure).",
 		Example: `  ic incident list --open
-  ic incident list --book atlas-zero --json`,
+  ic incident list --book atlas-zero --json
+  ic incident list --routines`,
 		Args: argsBetween(0, 0),
 		RunE: func(c *cobra.Command, _ []string) error {
 			svc, err := e.service()
 			if err != nil {
 				return err
 			}
-			list, err := svc.List(e.ctx, incident.ListFilter{OpenOnly: open, Book: book, Class: class})
+			f := incident.ListFilter{OpenOnly: open, Book: book, Class: class, Kind: incident.KindIncident}
+			if routines {
+				f.Kind = ""
+			}
+			list, err := svc.List(e.ctx, f)
 			if err != nil {
 				return err
 			}
@@ -141,14 +146,19 @@ func (e *env) incidentList() *cobra.Command {
 			fmt.Fprintln(tw, "ID\tSEVERITY\tSTATE\tCLASS\tDECLARED\tEVENTS\tNEXT UPDATE\tDEADLINE\tTITLE")
 			for _, s := range list {
 				title := termsafe.EscapeLine(s.Title)
-				if s.Drill {
+				sev := s.Severity
+				switch {
+				case s.Kind == incident.KindRoutine:
+					// A routine run has no severity of its own.
+					title, sev = "[routine] "+title, "-"
+				case s.Drill:
 					title = "[drill] " + title
 				}
 				class := s.Class
 				if class == "" {
 					class = "-"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", s.Short(), s.Severity, s.State, termsafe.EscapeLine(class), s.DeclaredAt.Local().Format("2006-01-02 15:04"), s.Events, dueText(s, now), deadlineText(s, now), title)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", s.Short(), sev, s.State, termsafe.EscapeLine(class), s.DeclaredAt.Local().Format("2006-01-02 15:04"), s.Events, dueText(s, now), deadlineText(s, now), title)
 			}
 			return tw.Flush()
 		},
@@ -157,6 +167,7 @@ func (e *env) incidentList() *cobra.Command {
 	f.BoolVar(&open, "open", false, "only incidents that are not closed")
 	f.StringVar(&book, "book", "", "only incidents of book `B`")
 	f.StringVar(&class, "class", "", "only incidents of class `C`")
+	f.BoolVar(&routines, "routines", false, "list routine runs too")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	_ = c.RegisterFlagCompletionFunc("book", e.completeBooks)
 	return c
