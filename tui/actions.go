@@ -14,6 +14,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/icconsole/ic/incident"
+	"github.com/icconsole/ic/internal/signers"
 	"github.com/icconsole/ic/internal/termsafe"
 	"github.com/icconsole/ic/runbook"
 )
@@ -329,6 +330,8 @@ func (m *Model) submit(f *form) tea.Cmd {
 		return loadIncident(m.c.ctx, m.c.svc, list[i].ID)
 	case formSyncSource:
 		return m.sync.configured(a[0], a[1])
+	case formApprove:
+		return m.approve(f.data.(stepOf), a[0], f)
 	case formPreflight:
 		m.setError(errors.New(preflightSummary(m.incident, f.data.(incident.ClosePlan))))
 		return nil
@@ -383,4 +386,27 @@ func expandHome(p string) string {
 		}
 	}
 	return p
+}
+
+// approve signs an approval of a step with the key in keyFile (or the
+// ssh-agent's) and records it, as "ic approve" does; a refusal keeps the
+// form open with the reason.
+func (m *Model) approve(so stepOf, keyFile string, f *form) tea.Cmd {
+	w := m.c.writer
+	if w.incident == "" {
+		return nil
+	}
+	ctx, svc, id := w.ctx, w.svc, w.incident
+	what := fmt.Sprintf("approval of %s step %d", so.proc.ID, so.step.Number)
+	return w.enqueue(func() tea.Msg {
+		signer, err := signers.LoadSigner(ctx, expandHome(keyFile))
+		if err != nil {
+			return appendedMsg{incident: id, err: fmt.Errorf("not approved: %w", err), form: f}
+		}
+		ev, err := svc.Approve(ctx, id, so.proc.ID, so.step.Number, "", signer, incident.NewKey())
+		if err != nil {
+			return appendedMsg{incident: id, err: fmt.Errorf("not approved: %w", err), form: f}
+		}
+		return appendedMsg{incident: id, event: ev, what: what}
+	})
 }

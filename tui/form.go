@@ -58,6 +58,7 @@ const (
 	formActionDone
 	formStartRun
 	formSyncSource
+	formApprove
 	// formPreflight has no question: it lists what closing still needs.
 	formPreflight
 )

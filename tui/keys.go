@@ -48,6 +48,7 @@ type KeyMap struct {
 	Review         key.Binding
 	Routine        key.Binding
 	Fail           key.Binding
+	Approve        key.Binding
 	Sort           key.Binding
 	Hashes         key.Binding
 	ExportJSONL    key.Binding
@@ -114,6 +115,7 @@ func NewKeyMap() KeyMap {
 		Review:         b("R", "review mode", "R"),
 		Routine:        b("W", "walk routine", "W"),
 		Fail:           b("f", "failed", "f"),
+		Approve:        b("a", "approve step", "a"),
 		Sort:           b("O", "sort by time/duration", "O"),
 		Hashes:         b("#", "seq and hash", "#"),
 		ExportJSONL:    b("J", "export JSONL", "J"),
@@ -136,7 +138,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Declare, k.OpenIncident, k.Note, k.Update, k.Severity, k.State},
 		{k.Role, k.Evidence, k.Action, k.Restart, k.Postmortem, k.Deviation, k.Correct},
-		{k.Link, k.Check, k.Skip, k.SkipPause, k.Detail, k.CorrectThis, k.ActionDone},
+		{k.Link, k.Check, k.Skip, k.Approve, k.SkipPause, k.Detail, k.CorrectThis, k.ActionDone},
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Open, k.Back, k.Follow},
 		{k.NextPane, k.NextBook, k.Filter, k.SyncPanel, k.SyncRun, k.SyncAppend, k.SyncConfigure},
 		{k.Review, k.Routine, k.Fail, k.Sort, k.Hashes, k.ExportJSONL, k.ExportMarkdown},

@@ -338,6 +338,8 @@ func (s *stepper) key(msg tea.KeyMsg) tea.Cmd {
 	}
 	step := s.proc.Steps[s.cursor]
 	switch {
+	case key.Matches(msg, k.Approve):
+		return s.approveForm(step)
 	case key.Matches(msg, k.Check), key.Matches(msg, k.Skip), key.Matches(msg, k.Fail) && s.routine:
 	default:
 		return nil
@@ -369,6 +371,24 @@ func (s *stepper) key(msg tea.KeyMsg) tea.Cmd {
 		s.c.post(openFormMsg{&form{kind: formSkip, title: fmt.Sprintf("Skip %s step %d", s.proc.ID, step.Number), data: stepOf{s.proc, step},
 			fields: []field{newTextField(s.c.styles, "Why is this step skipped? (required, recorded)", "reason", false)}}})
 	}
+	return nil
+}
+
+// approveForm asks for the key to sign an approval of step with; the
+// application layer decides whether it counts (role, requester, window,
+// allowed signers, the steps it needs) and says why not.
+func (s *stepper) approveForm(step runbook.Step) tea.Cmd {
+	if step.Approval == nil {
+		s.c.post(statusMsg{text: fmt.Sprintf("%s step %d needs no approval", s.proc.ID, step.Number)})
+		return nil
+	}
+	if s.c.writer.incident == "" {
+		s.c.post(statusMsg{text: noIncident})
+		return nil
+	}
+	title := fmt.Sprintf("Approve %s step %d as %s (signed with your SSH key)", s.proc.ID, step.Number, step.Approval.Role)
+	keyFile := newTextField(s.c.styles, "Private key file to sign with (empty: the key in your ssh-agent)", "~/.ssh/id_ed25519", true)
+	s.c.post(openFormMsg{&form{kind: formApprove, title: title, data: stepOf{s.proc, step}, fields: []field{keyFile}}})
 	return nil
 }
 
@@ -415,6 +435,9 @@ func (s *stepper) missingGates(step runbook.Step) []int {
 func (s *stepper) ShortHelp() []key.Binding {
 	k := s.c.keys
 	out := []key.Binding{k.Check, k.Skip}
+	if s.proc != nil && s.cursor < len(s.proc.Steps) && s.proc.Steps[s.cursor].Approval != nil {
+		out = append(out, k.Approve)
+	}
 	if s.routine {
 		out = append(out, k.Fail)
 	}
