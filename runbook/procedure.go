@@ -159,9 +159,7 @@ var markdown = goldmark.New(goldmark.WithExtensions(extension.GFM))
 // when the file cannot be used at all.
 func ParseProcedure(book, file string, data []byte) (*Procedure, []Problem) {
 	var probs []Problem
-	bad := func(line int, format string, args ...any) {
-		probs = append(probs, Problem{Path: file, Line: line, Msg: fmt.Sprintf(format, args...)})
-	}
+	bad := reporter(file, &probs)
 	if len(data) > MaxFileSize {
 		bad(0, "file is %d bytes, over the %d-byte limit for a procedure", len(data), MaxFileSize)
 		return nil, probs
