@@ -331,3 +331,38 @@ func BenchmarkLintText(b *testing.B) {
 		}
 	}
 }
+
+// TestFrontMatterListShapes: approvals and replaces are both lists of
+// mappings with known keys; each misshapen form is reported at its line,
+// and the entries around it are still read.
+func TestFrontMatterListShapes(t *testing.T) {
+	fsys := book(map[string]string{
+		"book.yaml": renumberPolicy,
+		"R-104.md":  proc("R-104", "Lists", 1, "approvals: {step: 1}\nreplaces: R-050\n"),
+		"R-105.md": proc("R-105", "Entries", 1, "approvals:\n  - just text\n  - {step: x}\n  - {step: 1, role: ic, window: 1h, colour: red}\n"+
+			"replaces:\n  - just text\n  - {id: R-050, version: two}\n  - {id: R-051, version: 1, owner: me}\n"),
+	})
+	cat, probs := Load(fsys, "")
+	var got []string
+	for _, p := range probs {
+		got = append(got, p.String())
+	}
+	want := []string{
+		"b/R-104.md:6: approvals must be a list of {step, role, count, window}",
+		"b/R-104.md:7: replaces must be a list of {id, version, hash}",
+		"b/R-105.md:7: approval entry must be a mapping with step, role, count and window",
+		"b/R-105.md:8: invalid YAML: cannot unmarshal !!str `x` into int",
+		"b/R-105.md:9: approval field colour is not one of step, role, count, window",
+		`b/R-105.md:9: approval for step 1: role "ic" is not one of book r's roles ()`,
+		"b/R-105.md:11: replaces entry must be a mapping with id, version and (optionally) hash",
+		"b/R-105.md:12: invalid YAML: cannot unmarshal !!str `two` into int",
+		"b/R-105.md:13: replaces field owner is not one of id, version, hash",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	p, _ := cat.Procedure("R-105")
+	if a := p.Steps[0].Approval; a == nil || a.Role != "ic" || len(p.Replaces) != 1 || p.Replaces[0].ID != "R-051" {
+		t.Errorf("the well-formed entries were not kept: approval %+v, replaces %+v", a, p.Replaces)
+	}
+}
