@@ -158,22 +158,20 @@ func recordLines(root *yaml.Node, p *Policy) {
 		return
 	}
 	top := root.Content[0]
-	if sev := mappingValue(top, "severities"); sev != nil {
-		for i, n := range sev.Content {
-			if i < len(p.Severities) {
-				p.Severities[i].Line = n.Line
-			}
-		}
-	}
-	if qs := mappingValue(mappingValue(top, "triage"), "questions"); qs != nil {
-		for i, n := range qs.Content {
-			if i < len(p.Triage.Questions) {
-				p.Triage.Questions[i].Line = n.Line
-			}
-		}
-	}
+	setLines(mappingValue(top, "severities"), len(p.Severities), func(i int) *int { return &p.Severities[i].Line })
+	setLines(mappingValue(mappingValue(top, "triage"), "questions"), len(p.Triage.Questions), func(i int) *int { return &p.Triage.Questions[i].Line })
 	if lc := mappingValue(top, "lifecycle"); lc != nil {
 		p.Lifecycle.Line = lc.Line
+	}
+}
+
+// setLines sets the line of each of the first count items decoded from the
+// YAML list n (nil: none) to the line its entry starts on.
+func setLines(n *yaml.Node, count int, line func(i int) *int) {
+	for i, c := range nodeContent(n) {
+		if i < count {
+			*line(i) = c.Line
+		}
 	}
 }
 

@@ -178,37 +178,15 @@ func recordExtraLines(root *yaml.Node, p *Policy) {
 		return
 	}
 	top := root.Content[0]
-	if n := mappingValue(top, "incident_classes"); n != nil {
-		for i, c := range n.Content {
-			if i < len(p.IncidentClasses) {
-				p.IncidentClasses[i].Line = c.Line
-			}
-		}
-	}
-	if n := mappingValue(top, "external"); n != nil {
-		for i, c := range n.Content {
-			if i < len(p.External) {
-				p.External[i].Line = c.Line
-			}
-		}
-	}
-	if n := mappingValue(top, "deadlines"); n != nil {
-		for i, c := range n.Content {
-			if i < len(p.Deadlines) {
-				p.Deadlines[i].Line = c.Line
-			}
-		}
-	}
+	setLines(mappingValue(top, "incident_classes"), len(p.IncidentClasses), func(i int) *int { return &p.IncidentClasses[i].Line })
+	setLines(mappingValue(top, "external"), len(p.External), func(i int) *int { return &p.External[i].Line })
+	setLines(mappingValue(top, "deadlines"), len(p.Deadlines), func(i int) *int { return &p.Deadlines[i].Line })
 	if n := mappingValue(top, "audit_trail"); n != nil && p.AuditTrail != nil {
 		p.AuditTrail.Line, p.AuditTrail.fromLine = n.Line, n.Line
 		if f := mappingValue(n, "from_severity"); f != nil {
 			p.AuditTrail.fromLine = f.Line
 		}
-		for i, c := range nodeContent(mappingValue(n, "items")) {
-			if i < len(p.AuditTrail.Items) {
-				p.AuditTrail.Items[i].Line = c.Line
-			}
-		}
+		setLines(mappingValue(n, "items"), len(p.AuditTrail.Items), func(i int) *int { return &p.AuditTrail.Items[i].Line })
 	}
 }
 
