@@ -70,6 +70,15 @@ func book(files map[string]string) fstest.MapFS {
 	return fsys
 }
 
+// problemLines is each problem as the path:line: message line lint prints.
+func problemLines(probs []Problem) []string {
+	var out []string
+	for _, p := range probs {
+		out = append(out, p.String())
+	}
+	return out
+}
+
 func TestLoadGoodBook(t *testing.T) {
 	cat, probs := Load(book(map[string]string{"book.yaml": goodPolicy, "T-001.md": goodProcedure, "T-002.md": goodRoutine}), "")
 	if len(probs) != 0 {
@@ -137,10 +146,7 @@ func TestLintProblems(t *testing.T) {
 				files[k] = v
 			}
 			cat, probs := Load(book(files), "")
-			var all []string
-			for _, p := range probs {
-				all = append(all, p.String())
-			}
+			all := problemLines(probs)
 			joined := strings.Join(all, "\n")
 			if !strings.Contains(joined, c.want) {
 				t.Fatalf("problems:\n%s\nwant one containing %q", joined, c.want)

@@ -16,10 +16,7 @@ import (
 // as the exact path:line: message line `ic runbook lint` prints.
 func TestLintFixture(t *testing.T) {
 	_, probs := Load(os.DirFS("testdata/lint"), "testdata/lint")
-	var got []string
-	for _, p := range probs {
-		got = append(got, p.String())
-	}
+	got := problemLines(probs)
 	want := []string{
 		`testdata/lint/fixture/F-002.md:5: class INC_THREE is not one of book fixture's incident classes (INC_ONE, INC_TWO)`,
 		`testdata/lint/fixture/F-002.md:8: approval for step 1: role "boss" is not one of book fixture's roles (approver, requester)`,
@@ -174,10 +171,7 @@ func TestReplacesConflicts(t *testing.T) {
 		"R-105.md":  proc("R-105", "Two", 1, "replaces:\n  - {id: R-050, version: 1}\n  - {id: R-105, version: 1}\n  - {id: R-051, version: 1, owner: me}\n"),
 	})
 	_, probs := Load(fsys, "")
-	var got []string
-	for _, p := range probs {
-		got = append(got, p.String())
-	}
+	got := problemLines(probs)
 	want := []string{
 		"b/R-105.md:7: replaces R-050 v1, which R-104 also replaces: a citation must lead to one procedure",
 		"b/R-105.md:8: replaces R-105: a procedure cannot replace its own id (older versions of the same id need no entry)",
@@ -247,10 +241,7 @@ func TestAuditTrailPolicy(t *testing.T) {
 		{`    - id: restart`, `    - id: scopes`, `book.yaml:27: audit_trail item scopes is listed twice`},
 	} {
 		_, probs := ParsePolicy("book.yaml", []byte(strings.Replace(trailPolicy, c.old, c.new, 1)))
-		var all []string
-		for _, p := range probs {
-			all = append(all, p.String())
-		}
+		all := problemLines(probs)
 		if !strings.Contains(strings.Join(all, "\n"), c.want) {
 			t.Errorf("%s -> %s: problems\n%s\nwant %q", c.old, c.new, strings.Join(all, "\n"), c.want)
 		}
@@ -265,10 +256,7 @@ func TestPolicyExtrasProblems(t *testing.T) {
 		{"external:\n  - {id: R-1}\n", `book.yaml:31: external procedure needs an id and a title`},
 	} {
 		_, probs := ParsePolicy("book.yaml", []byte(trailPolicy+c.add))
-		var all []string
-		for _, p := range probs {
-			all = append(all, p.String())
-		}
+		all := problemLines(probs)
 		if !strings.Contains(strings.Join(all, "\n"), c.want) {
 			t.Errorf("%q: problems\n%s\nwant %q", c.add, strings.Join(all, "\n"), c.want)
 		}
@@ -343,10 +331,7 @@ func TestFrontMatterListShapes(t *testing.T) {
 			"replaces:\n  - just text\n  - {id: R-050, version: two}\n  - {id: R-051, version: 1, owner: me}\n"),
 	})
 	cat, probs := Load(fsys, "")
-	var got []string
-	for _, p := range probs {
-		got = append(got, p.String())
-	}
+	got := problemLines(probs)
 	want := []string{
 		"b/R-104.md:6: approvals must be a list of {step, role, count, window}",
 		"b/R-104.md:7: replaces must be a list of {id, version, hash}",
