@@ -79,6 +79,15 @@ func problemLines(probs []Problem) []string {
 	return out
 }
 
+// wantProblems fails t unless probs are want, as lint prints them, in
+// that order.
+func wantProblems(t *testing.T, probs []Problem, want []string) {
+	t.Helper()
+	if got := problemLines(probs); !slices.Equal(got, want) {
+		t.Errorf("problems:\n%s\n\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 func TestLoadGoodBook(t *testing.T) {
 	cat, probs := Load(book(map[string]string{"book.yaml": goodPolicy, "T-001.md": goodProcedure, "T-002.md": goodRoutine}), "")
 	if len(probs) != 0 {
