@@ -30,10 +30,26 @@ func icCommand(t *testing.T, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// ptyOutput collects what a program writes to its terminal.
+// ptyOutput collects what a program writes to its terminal; copied is
+// closed when the terminal has nothing more to read.
 type ptyOutput struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	copied chan struct{}
+}
+
+// startOnPTY starts cmd on an 80x24 pseudo-terminal, closed when the test
+// ends, and collects what it writes there.
+func startOnPTY(t *testing.T, cmd *exec.Cmd) (*os.File, *ptyOutput) {
+	t.Helper()
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tty.Close() })
+	out := &ptyOutput{copied: make(chan struct{})}
+	go func() { _, _ = io.Copy(out, tty); close(out.copied) }()
+	return tty, out
 }
 
 func (o *ptyOutput) Write(p []byte) (int, error) {
@@ -70,18 +86,12 @@ func TestConsoleKilledBySignalExitsNonZero(t *testing.T) {
 	}{{syscall.SIGTERM, 143}, {syscall.SIGHUP, 129}} {
 		t.Run(tc.sig.String(), func(t *testing.T) {
 			cmd := icCommand(t)
-			tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tty.Close()
-			var out ptyOutput
-			go func() { _, _ = io.Copy(&out, tty) }()
+			_, out := startOnPTY(t, cmd)
 			out.waitFor(t, "Library") // the first frame is drawn
 			if err := cmd.Process.Signal(tc.sig); err != nil {
 				t.Fatal(err)
 			}
-			err = cmd.Wait()
+			err := cmd.Wait()
 			var ee *exec.ExitError
 			if !errors.As(err, &ee) || ee.ExitCode() != tc.code {
 				t.Fatalf("console sent %s: %v, want exit %d; terminal:\n%q", tc.sig, err, tc.code, out.String())

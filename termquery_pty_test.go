@@ -1,14 +1,11 @@
 package main
 
 import (
-	"io"
 	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/creack/pty"
 )
 
 // The two sequences termenv writes to ask a terminal its background colour
@@ -24,14 +21,7 @@ const (
 // against a hang.
 func runSilentPTY(t *testing.T, cmd *exec.Cmd) string {
 	t.Helper()
-	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tty.Close()
-	var out ptyOutput
-	copied := make(chan struct{})
-	go func() { _, _ = io.Copy(&out, tty); close(copied) }()
+	_, out := startOnPTY(t, cmd)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
@@ -44,7 +34,7 @@ func runSilentPTY(t *testing.T, cmd *exec.Cmd) string {
 		t.Fatalf("%v hung; terminal:\n%q", cmd.Args, out.String())
 	}
 	select {
-	case <-copied:
+	case <-out.copied:
 	case <-time.After(5 * time.Second):
 	}
 	return out.String()
@@ -102,13 +92,7 @@ func TestConsoleAsksTheBackgroundOnlyWhenUndecided(t *testing.T) {
 			cmd := icCommand(t)
 			withoutEnv(cmd, "NO_COLOR", "IC_THEME", "COLORFGBG")
 			cmd.Env = append(cmd.Env, tc.env...)
-			tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tty.Close()
-			var out ptyOutput
-			go func() { _, _ = io.Copy(&out, tty) }()
+			tty, out := startOnPTY(t, cmd)
 			out.waitFor(t, "First Response Discipline") // the first frame is drawn
 			if _, err := tty.Write([]byte("q")); err != nil {
 				t.Fatal(err)

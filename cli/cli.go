@@ -215,6 +215,19 @@ func (e *env) books() (*runbook.Catalog, error) {
 	return c, nil
 }
 
+// procedure finds a procedure of the books in use by its id.
+func (e *env) procedure(id string) (*runbook.Procedure, error) {
+	cat, err := e.books()
+	if err != nil {
+		return nil, err
+	}
+	p, ok := cat.Procedure(id)
+	if !ok {
+		return nil, fmt.Errorf("no procedure %q (list them with 'ic runbook list')", termsafe.EscapeLine(id))
+	}
+	return p, nil
+}
+
 // warnCatalog reports the problems found in the books so far, each once.
 func (e *env) warnCatalog() {
 	if e.catalog == nil {

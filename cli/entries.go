@@ -176,13 +176,9 @@ func (e *env) entryCommands() []*cobra.Command {
 				c.Flags().StringVar(&fail, "fail", "", "record the step as failed, with this `NOTE` (routine runs)")
 				c.MarkFlagsMutuallyExclusive("skip", "fail")
 				return func(args []string) (incident.Payload, error) {
-					cat, err := e.books()
+					p, err := e.procedure(args[0])
 					if err != nil {
 						return nil, err
-					}
-					p, ok := cat.Procedure(args[0])
-					if !ok {
-						return nil, fmt.Errorf("no procedure %q (list them with 'ic runbook list')", termsafe.EscapeLine(args[0]))
 					}
 					n, err := strconv.Atoi(args[1])
 					if err != nil || n < 1 || n > len(p.Steps) {
@@ -214,13 +210,9 @@ func (e *env) entryCommands() []*cobra.Command {
 			example: "  ic runbook-link INC-7f3a9c O-101",
 			payload: func(e *env, _ *cobra.Command) func([]string) (incident.Payload, error) {
 				return func(args []string) (incident.Payload, error) {
-					cat, err := e.books()
+					p, err := e.procedure(args[0])
 					if err != nil {
 						return nil, err
-					}
-					p, ok := cat.Procedure(args[0])
-					if !ok {
-						return nil, fmt.Errorf("no procedure %q (list them with 'ic runbook list')", termsafe.EscapeLine(args[0]))
 					}
 					return incident.RunbookLink{Procedure: incident.Ref(p)}, nil
 				}

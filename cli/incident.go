@@ -54,9 +54,9 @@ func (e *env) incidentOpen() *cobra.Command {
 			}
 			var ref *incident.ProcedureRef
 			if rb != "" {
-				p, ok := cat.Procedure(rb)
-				if !ok {
-					return fmt.Errorf("no procedure %q (list them with 'ic runbook list')", termsafe.EscapeLine(rb))
+				p, err := e.procedure(rb)
+				if err != nil {
+					return err
 				}
 				r := incident.Ref(p)
 				ref = &r

@@ -50,8 +50,9 @@ func (e *env) evidenceCommand() *cobra.Command {
 }
 
 // rangeFlags adds --type, --since and --until to c and returns the
-// function that builds the range from them.
-func (e *env) rangeFlags(c *cobra.Command) func(id string) (incident.Range, error) {
+// function that opens the incident ref read-only and builds the range of
+// its entries the flags select.
+func (e *env) rangeFlags(c *cobra.Command) func(ref string) (*incident.Service, incident.Range, error) {
 	var types []string
 	var since, until string
 	f := c.Flags()
@@ -59,26 +60,29 @@ func (e *env) rangeFlags(c *cobra.Command) func(id string) (incident.Range, erro
 	f.StringVar(&since, "since", "", "only entries at or after `TIME` (RFC 3339, a date, or a duration ago such as 2h)")
 	f.StringVar(&until, "until", "", "only entries before `TIME`")
 	_ = c.RegisterFlagCompletionFunc("type", cobra.FixedCompletions(incident.Kinds(), cobra.ShellCompDirectiveNoFileComp))
-	return func(id string) (incident.Range, error) {
+	return func(ref string) (*incident.Service, incident.Range, error) {
+		svc, id, err := e.readIncident(ref)
+		if err != nil {
+			return nil, incident.Range{}, err
+		}
 		r := incident.Range{Incident: id, Types: types}
 		for _, t := range types {
 			if !incident.KnownKind(t) {
-				return r, usageError{msg: fmt.Sprintf("unknown event type %q: use one of %s", termsafe.EscapeLine(t), strings.Join(incident.Kinds(), ", ")), cmd: c.CommandPath()}
+				return nil, r, usageError{msg: fmt.Sprintf("unknown event type %q: use one of %s", termsafe.EscapeLine(t), strings.Join(incident.Kinds(), ", ")), cmd: c.CommandPath()}
 			}
 		}
 		now := time.Now()
-		var err error
 		if since != "" {
 			if r.Since, err = parseTime(since, now); err != nil {
-				return r, usageError{msg: err.Error(), cmd: c.CommandPath()}
+				return nil, r, usageError{msg: err.Error(), cmd: c.CommandPath()}
 			}
 		}
 		if until != "" {
 			if r.Until, err = parseTime(until, now); err != nil {
-				return r, usageError{msg: err.Error(), cmd: c.CommandPath()}
+				return nil, r, usageError{msg: err.Error(), cmd: c.CommandPath()}
 			}
 		}
-		return r, nil
+		return svc, r, nil
 	}
 }
 
@@ -112,13 +116,9 @@ func (e *env) timelineCommand() *cobra.Command {
 		Args:              argsBetween(1, 1),
 		ValidArgsFunction: e.completeIncidents,
 	}
-	mkRange := e.rangeFlags(c)
+	readRange := e.rangeFlags(c)
 	c.RunE = func(c *cobra.Command, args []string) error {
-		svc, id, err := e.readIncident(args[0])
-		if err != nil {
-			return err
-		}
-		r, err := mkRange(id)
+		svc, r, err := readRange(args[0])
 		if err != nil {
 			return err
 		}
@@ -236,16 +236,12 @@ func (e *env) exportCommand() *cobra.Command {
 		Args:              argsBetween(1, 1),
 		ValidArgsFunction: e.completeIncidents,
 	}
-	mkRange := e.rangeFlags(c)
+	readRange := e.rangeFlags(c)
 	c.RunE = func(c *cobra.Command, args []string) error {
 		if format != "jsonl" && format != "md" {
 			return usageError{msg: "--format must be jsonl or md", cmd: c.CommandPath()}
 		}
-		svc, id, err := e.readIncident(args[0])
-		if err != nil {
-			return err
-		}
-		r, err := mkRange(id)
+		svc, r, err := readRange(args[0])
 		if err != nil {
 			return err
 		}
@@ -260,7 +256,7 @@ func (e *env) exportCommand() *cobra.Command {
 		if err := writeNewFile(out, buf.Bytes()); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
-		fmt.Fprintf(e.stderr, "exported %s to %s (%d bytes)\n", incident.ShortID(id), out, buf.Len())
+		fmt.Fprintf(e.stderr, "exported %s to %s (%d bytes)\n", incident.ShortID(r.Incident), out, buf.Len())
 		return nil
 	}
 	c.Flags().StringVar(&format, "format", "", "jsonl (every field needed to recompute the chain) or md (postmortem draft)")

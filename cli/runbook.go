@@ -21,31 +21,6 @@ func (e *env) runbookCommand() *cobra.Command {
 	return c
 }
 
-// procedureJSON is the shape of a procedure in --json output.
-type procedureJSON struct {
-	ID       string   `json:"id"`
-	Title    string   `json:"title"`
-	Kind     string   `json:"kind"`
-	Book     string   `json:"book"`
-	Severity string   `json:"severity,omitempty"`
-	Classes  []string `json:"classes,omitempty"`
-	Triggers []string `json:"triggers,omitempty"`
-	Version  int      `json:"version"`
-	Reviewed string   `json:"reviewed,omitempty"`
-	Hash     string   `json:"hash"`
-	Steps    int      `json:"steps"`
-	// Replaces lists the old ids and versions this procedure answers for.
-	Replaces []runbook.Replacement `json:"replaces,omitempty"`
-}
-
-func toProcedureJSON(p *runbook.Procedure) procedureJSON {
-	return procedureJSON{
-		ID: p.ID, Title: p.Title, Kind: string(p.Kind), Book: p.Book, Severity: p.Severity,
-		Classes: p.Classes, Triggers: p.Triggers, Version: p.Version, Reviewed: p.Reviewed,
-		Hash: p.Hash, Steps: len(p.Steps), Replaces: p.Replaces,
-	}
-}
-
 func (e *env) runbookList() *cobra.Command {
 	var book, kind, class, search string
 	var asJSON bool
@@ -74,9 +49,9 @@ func (e *env) runbookList() *cobra.Command {
 			}
 			procs := cat.Filter(runbook.Filter{Book: book, Kind: runbook.Kind(kind), Class: class, Query: search})
 			if asJSON {
-				out := make([]procedureJSON, 0, len(procs))
+				out := make([]runbook.Listing, 0, len(procs))
 				for _, p := range procs {
-					out = append(out, toProcedureJSON(p))
+					out = append(out, p.Listing())
 				}
 				return e.printJSON(out)
 			}
@@ -149,13 +124,7 @@ func (e *env) runbookShow() *cobra.Command {
 				fmt.Fprintf(e.stderr, "ic: note: %s\n", termsafe.EscapeLine(note))
 			}
 			if asJSON {
-				return e.printJSON(struct {
-					procedureJSON
-					Path     string            `json:"path"`
-					Sections []runbook.Section `json:"sections"`
-					Steps    []runbook.Step    `json:"steps"`
-					Links    []runbook.Link    `json:"links,omitempty"`
-				}{toProcedureJSON(p), p.Path, p.Sections, p.Steps, p.Links})
+				return e.printJSON(p)
 			}
 			theme := render.PlainTheme
 			w := width

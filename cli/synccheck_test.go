@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/icconsole/ic/internal/lightclienttest"
+	"github.com/icconsole/ic/internal/beacontest"
 	"github.com/icconsole/ic/verifier"
 )
 
@@ -18,44 +16,15 @@ import (
 // local servers: one denies with a plain-text 403, one answers 502, the
 // third serves real mainnet data.
 func TestSynccheckOnlineFailover(t *testing.T) {
-	data := lightclienttest.Require(t)
-	deny := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		w.WriteHeader(http.StatusForbidden)
-		fmt.Fprint(w, "Host not in allowlist")
-	}))
-	defer deny.Close()
-	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusBadGateway)
-	}))
-	defer down.Close()
-	read := func(p string) []byte {
-		b, err := os.ReadFile(filepath.Join(data, p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	boot, updates, genesis := read("helios-capella/bootstrap.json"), read("helios-capella/updates.json"), read("beacon_genesis.json")
-	b, err := verifier.DecodeBootstrap(boot)
+	data := beacontest.Load(t)
+	deny := beacontest.Answering(t, http.StatusForbidden, "text/plain", "Host not in allowlist")
+	down := beacontest.Answering(t, http.StatusBadGateway, "", "")
+	good := beacontest.New(t, data) // no fork_schedule: the built-in schedule is used
+	b, err := verifier.DecodeBootstrap(good.Bootstrap)
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkpoint := b.Header.HashTreeRoot()
-	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.URL.Path == "/eth/v1/beacon/genesis":
-			fmt.Fprintf(w, `{"data": %s}`, genesis)
-		case strings.HasPrefix(r.URL.Path, "/eth/v1/beacon/light_client/bootstrap/"):
-			w.Write(boot)
-		case r.URL.Path == "/eth/v1/beacon/light_client/updates":
-			w.Write(updates)
-		default: // no fork_schedule here: the built-in schedule is used
-			http.NotFound(w, r)
-		}
-	}))
-	defer good.Close()
-	root := fmt.Sprintf("0x%x", checkpoint)
+	root := fmt.Sprintf("0x%x", b.Header.HashTreeRoot())
 	dir := t.TempDir()
 	t.Setenv("IC_DB", filepath.Join(dir, "ic.db"))
 	t.Setenv("IC_ACTOR", "tester")

@@ -53,10 +53,7 @@ func (p StepFailed) Line() string {
 }
 
 func (p StepChecked) check(r *rules) (Payload, error) {
-	if err := checkStep("checked", p.Procedure, p.Step); err != nil {
-		return nil, err
-	}
-	if err := r.stepRules(p.Kind(), p.Procedure, p.Step); err != nil {
+	if err := r.checkStep("checked", p.Kind(), p.Procedure, p.Step); err != nil {
 		return nil, err
 	}
 	p.Text = termsafe.EscapeLine(p.Text)
@@ -64,10 +61,7 @@ func (p StepChecked) check(r *rules) (Payload, error) {
 }
 
 func (p StepSkipped) check(r *rules) (Payload, error) {
-	if err := checkStep("skipped", p.Procedure, p.Step); err != nil {
-		return nil, err
-	}
-	if err := r.stepRules(p.Kind(), p.Procedure, p.Step); err != nil {
+	if err := r.checkStep("skipped", p.Kind(), p.Procedure, p.Step); err != nil {
 		return nil, err
 	}
 	var err error
@@ -79,10 +73,7 @@ func (p StepSkipped) check(r *rules) (Payload, error) {
 }
 
 func (p StepFailed) check(r *rules) (Payload, error) {
-	if err := checkStep("failed", p.Procedure, p.Step); err != nil {
-		return nil, err
-	}
-	if err := r.stepRules(p.Kind(), p.Procedure, p.Step); err != nil {
+	if err := r.checkStep("failed", p.Kind(), p.Procedure, p.Step); err != nil {
 		return nil, err
 	}
 	var err error

@@ -540,8 +540,8 @@ func human(seconds float64) string {
 
 // WriteMarkdown writes the report for the build journal.
 func (r *Monthly) WriteMarkdown(w io.Writer) error {
-	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
-	cell := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+	md := markdown{w}
+	p := md.p
 	book := "all books"
 	if r.Book != "" {
 		book = "book " + r.Book
@@ -550,10 +550,7 @@ func (r *Monthly) WriteMarkdown(w io.Writer) error {
 	p("Computed from the ledger at %s. Drills are counted apart and left out of every figure below.\n\n", r.Generated.Format("2006-01-02 15:04 UTC"))
 	p("## Incidents\n\n%d incident(s), %d drill(s).\n\n", r.Incidents, r.Drills)
 	if len(r.BySeverity) > 0 {
-		p("| worst severity | incidents |\n|---|---|\n")
-		for _, s := range r.BySeverity {
-			p("| %s | %d |\n", s.Severity, s.Count)
-		}
+		table(md, "", []string{"worst severity", "incidents"}, r.BySeverity, func(s SeverityCount) []any { return []any{s.Severity, s.Count} })
 		p("\n")
 	}
 	dur := func(name string, d Durations) {
@@ -572,82 +569,42 @@ func (r *Monthly) WriteMarkdown(w io.Writer) error {
 	} else {
 		p("%d drill(s), measured apart.\n\n", r.Drills)
 		dur("Time to contain", r.DrillFigures.TimeToContain)
+		note := func(n DrillNote) string { return fmt.Sprintf("%s #%d %s", n.Incident, n.Seq, n.What) }
 		p("\nSteps skipped:\n\n")
-		if len(r.DrillFigures.Skipped) == 0 {
-			p("- none\n")
-		}
-		for _, n := range r.DrillFigures.Skipped {
-			p("- %s #%d %s\n", n.Incident, n.Seq, n.What)
-		}
+		list(md, "- none\n", r.DrillFigures.Skipped, note)
 		p("\nDeviations:\n\n")
-		if len(r.DrillFigures.Deviations) == 0 {
-			p("- none\n")
-		}
-		for _, n := range r.DrillFigures.Deviations {
-			p("- %s #%d %s\n", n.Incident, n.Seq, n.What)
-		}
+		list(md, "- none\n", r.DrillFigures.Deviations, note)
 	}
 	p("\n## Status updates over their cadence\n\n")
-	if len(r.OverCadence) == 0 {
-		p("None: every incident was updated on time.\n")
-	} else {
-		p("| incident | severity | cadence | late updates | worst overrun |\n|---|---|---|---|---|\n")
-		for _, c := range r.OverCadence {
-			p("| %s | %s | %s | %d | %s |\n", c.Incident, c.Severity, c.Cadence, c.Misses, human(c.WorstS))
-		}
-	}
+	table(md, "None: every incident was updated on time.\n", []string{"incident", "severity", "cadence", "late updates", "worst overrun"}, r.OverCadence,
+		func(c CadenceMiss) []any { return []any{c.Incident, c.Severity, c.Cadence, c.Misses, human(c.WorstS)} })
 	p("\n## Downgrades\n\n")
-	if len(r.Downgrades) == 0 {
-		p("None.\n")
-	} else {
-		p("| incident | # | when (UTC) | from | to | reason |\n|---|---|---|---|---|---|\n")
-		for _, d := range r.Downgrades {
-			p("| %s | %d | %s | %s | %s | %s |\n", d.Incident, d.Seq, d.At.Format("2006-01-02 15:04"), d.From, d.To, cell(d.Reason))
-		}
-	}
+	table(md, "None.\n", []string{"incident", "#", "when (UTC)", "from", "to", "reason"}, r.Downgrades,
+		func(d Downgrade) []any {
+			return []any{d.Incident, d.Seq, d.At.Format("2006-01-02 15:04"), d.From, d.To, cell(d.Reason)}
+		})
 	p("\n## Deadlines missed\n\n")
-	if len(r.Deadlines) == 0 {
-		p("None.\n")
-	} else {
-		p("| incident | what | within | due (UTC) | late by | met |\n|---|---|---|---|---|---|\n")
-		for _, d := range r.Deadlines {
-			p("| %s | %s | %s | %s | %s | %s |\n", d.Incident, cell(d.What), d.Within, d.Due.Format("2006-01-02 15:04"), human(d.LateS), map[bool]string{true: "yes, late", false: "not yet"}[d.Done])
-		}
-	}
+	table(md, "None.\n", []string{"incident", "what", "within", "due (UTC)", "late by", "met"}, r.Deadlines, func(d DeadlineMiss) []any {
+		return []any{d.Incident, cell(d.What), d.Within, d.Due.Format("2006-01-02 15:04"), human(d.LateS), map[bool]string{true: "yes, late", false: "not yet"}[d.Done]}
+	})
 	p("\n## Open action items\n\n")
-	if len(r.OpenActions) == 0 {
-		p("None open.\n")
-	} else {
-		p("| incident | # | owner | due | age | item |\n|---|---|---|---|---|---|\n")
-		for _, a := range r.OpenActions {
-			age := fmt.Sprintf("%d days", a.AgeDays)
-			if a.Stale {
-				age += " ⚠ over 30 days"
-			}
-			p("| %s | %d | %s | %s | %s | %s |\n", a.Incident, a.Seq, cell(a.Owner), a.Due, age, cell(a.Text))
+	table(md, "None open.\n", []string{"incident", "#", "owner", "due", "age", "item"}, r.OpenActions, func(a OpenAction) []any {
+		age := fmt.Sprintf("%d days", a.AgeDays)
+		if a.Stale {
+			age += " ⚠ over 30 days"
 		}
-	}
+		return []any{a.Incident, a.Seq, cell(a.Owner), a.Due, age, cell(a.Text)}
+	})
 	p("\n## Incidents without a postmortem link\n\n")
-	if len(r.NoPostmortem) == 0 {
-		p("None.\n")
-	}
-	for _, i := range r.NoPostmortem {
-		p("- %s %s %s: %s\n", i.Incident, i.Severity, i.State, i.Title)
-	}
+	list(md, "None.\n", r.NoPostmortem, func(i IncidentRef) string {
+		return fmt.Sprintf("%s %s %s: %s", i.Incident, i.Severity, i.State, i.Title)
+	})
 	p("\n## Procedures\n\n")
-	if len(r.Procedures) == 0 {
-		p("No procedure was cited.\n")
-	}
-	for _, u := range r.Procedures {
-		p("- %s: followed in %d incident(s)\n", u.ID, u.Incidents)
-	}
+	list(md, "No procedure was cited.\n", r.Procedures, func(u ProcedureUse) string { return fmt.Sprintf("%s: followed in %d incident(s)", u.ID, u.Incidents) })
 	p("\nNot reviewed in 180 days:\n\n")
-	if len(r.Stale) == 0 {
-		p("- none\n")
-	}
-	for _, s := range r.Stale {
-		p("- %s: last reviewed %s (%d days ago)\n", s.ID, s.Reviewed, s.AgeDays)
-	}
+	list(md, "- none\n", r.Stale, func(s StaleProcedure) string {
+		return fmt.Sprintf("%s: last reviewed %s (%d days ago)", s.ID, s.Reviewed, s.AgeDays)
+	})
 	p("\n## Routine runs\n\n%d run(s). Daily checks on %d of %d working day(s).\n", r.Routine.Runs, r.Routine.DailyDone, r.Routine.WorkingDays)
 	if len(r.Routine.MissingDates) > 0 {
 		p("Working days without a daily check: %s.\n", strings.Join(r.Routine.MissingDates, ", "))

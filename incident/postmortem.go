@@ -81,8 +81,8 @@ func (e *errWriter) Write(b []byte) (int, error) {
 
 func writePostmortem(w io.Writer, st Status, entries []Entry, d *draft) {
 	blank := "_(not in the record: to be written)_"
-	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
-	cell := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+	md := markdown{w}
+	p := md.p
 
 	p("# Postmortem draft: %s\n\n", st.Title)
 	drill := ""
@@ -106,51 +106,35 @@ func writePostmortem(w io.Writer, st Status, entries []Entry, d *draft) {
 
 	p("## Blast radius\n\n%s\n\n", blank)
 
-	p("## Timeline\n\n| # | time (UTC) | actor | entry |\n|---|---|---|---|\n")
+	p("## Timeline\n\n")
+	md.header("#", "time (UTC)", "actor", "entry")
 	for _, e := range entries {
-		p("| %d | %s | %s | %s |\n", e.Seq, e.Time.Format("2006-01-02 15:04:05"), cell(e.Who()), cell(e.Line()))
+		md.row(e.Seq, e.Time.Format("2006-01-02 15:04:05"), cell(e.Who()), cell(e.Line()))
 	}
 	p("\n")
 
 	p("## Evidence\n\n")
-	for _, ev := range d.evidence {
-		p("- %s\n", ev)
-	}
-	if len(d.evidence) == 0 {
-		p("%s\n", "_(no evidence attached)_")
-	}
+	list(md, "_(no evidence attached)_\n", d.evidence, func(ev string) string { return ev })
 	p("\n## Procedures followed\n\n")
 	keys := make([]string, 0, len(d.procs))
 	for k := range d.procs {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	if len(keys) == 0 {
-		p("_(no procedure recorded)_\n")
-	}
-	for _, k := range keys {
+	list(md, "_(no procedure recorded)_\n", keys, func(k string) string {
 		u := d.procs[k]
-		p("- %s v%d (sha256 `%.12s`): %d step(s) checked", u.ref.ID, u.ref.Version, u.ref.Hash, len(u.checked))
+		line := fmt.Sprintf("%s v%d (sha256 `%.12s`): %d step(s) checked", u.ref.ID, u.ref.Version, u.ref.Hash, len(u.checked))
 		if len(u.skipped) > 0 {
-			p("; %s", strings.Join(u.skipped, "; "))
+			line += "; " + strings.Join(u.skipped, "; ")
 		}
-		p("\n")
-	}
+		return line
+	})
 	p("\n### What worked\n\n%s\n\n### What did not\n\n%s\n\n", blank, blank)
 
 	p("## Action items\n\n")
-	if len(d.actions) == 0 {
-		p("_(no action items recorded)_\n")
-	} else {
-		p("| # | owner | due | item | done |\n|---|---|---|---|---|\n")
-	}
-	for _, a := range d.actions {
-		mark := "no"
-		if d.done[a.seq] {
-			mark = "yes"
-		}
-		p("| %d | %s | %s | %s | %s |\n", a.seq, cell(a.item.Owner), a.item.Due, cell(a.item.Text), mark)
-	}
+	table(md, "_(no action items recorded)_\n", []string{"#", "owner", "due", "item", "done"}, d.actions, func(a actionRow) []any {
+		return []any{a.seq, cell(a.item.Owner), a.item.Due, cell(a.item.Text), map[bool]string{true: "yes", false: "no"}[d.done[a.seq]]}
+	})
 	p("\n## Root cause class\n\n")
 	p("%s Tick one:\n\n- [ ] protocol bug\n- [ ] implementation bug\n- [ ] ops failure\n- [ ] governance failure\n- [ ] external dependency\n\n", blank)
 	p("## Root cause\n\n%s\n", blank)

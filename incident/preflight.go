@@ -88,11 +88,7 @@ func PlanClose(pol *runbook.Policy, st Status) ClosePlan {
 
 // ClosePreflight is PlanClose for the incident id as the ledger holds it now.
 func (s *Service) ClosePreflight(ctx context.Context, id string) (ClosePlan, error) {
-	st, err := s.Status(ctx, id)
-	if err != nil {
-		return ClosePlan{}, err
-	}
-	pol, err := s.Policy(st.Book)
+	st, pol, err := s.statusAndPolicy(ctx, id)
 	if err != nil {
 		return ClosePlan{}, err
 	}

@@ -76,12 +76,14 @@ func cleanName(field, s string) (string, error) {
 	return s, nil
 }
 
-// checkStep checks the procedure and step number every step entry carries.
-func checkStep(what string, ref ProcedureRef, step int) error {
+// checkStep checks the procedure and step number every step entry
+// carries (what says how the step went, for the message), then the
+// procedure's rules for recording the step as kind (stepRules).
+func (r *rules) checkStep(what, kind string, ref ProcedureRef, step int) error {
 	if ref.ID == "" || step < 1 {
 		return refuse("a %s step needs a procedure id and a step number", what)
 	}
-	return nil
+	return r.stepRules(kind, ref, step)
 }
 
 func nextStates(p *runbook.Policy, from string) string {

@@ -312,11 +312,7 @@ func (s *Service) Append(ctx context.Context, id string, by Actor, key string, p
 		return Entry{}, err
 	}
 	for attempt := 0; ; attempt++ {
-		st, err := s.Status(ctx, id)
-		if err != nil {
-			return Entry{}, err
-		}
-		pol, err := s.Policy(st.Book)
+		st, pol, err := s.statusAndPolicy(ctx, id)
 		if err != nil {
 			return Entry{}, err
 		}
@@ -436,11 +432,7 @@ func (s *Service) AttachEvidence(ctx context.Context, id string, by Actor, key, 
 		return Entry{}, refuse("evidence %s is %d bytes, over the limit of %d (keep it elsewhere and attach its sha256 in a note)", name, len(data), MaxEvidenceBytes)
 	}
 	sum := sha256.Sum256(data)
-	st, err := s.Status(ctx, id)
-	if err != nil {
-		return Entry{}, err
-	}
-	pol, err := s.Policy(st.Book)
+	st, pol, err := s.statusAndPolicy(ctx, id)
 	if err != nil {
 		return Entry{}, err
 	}

@@ -72,6 +72,17 @@ func (s Status) Overdue(now time.Time) bool {
 	return !s.UpdateDue.IsZero() && now.After(s.UpdateDue)
 }
 
+// statusAndPolicy is the incident's Status and the policy of its book,
+// whose rules apply to it.
+func (s *Service) statusAndPolicy(ctx context.Context, id string) (Status, *runbook.Policy, error) {
+	st, err := s.Status(ctx, id)
+	if err != nil {
+		return Status{}, nil, err
+	}
+	pol, err := s.Policy(st.Book)
+	return st, pol, err
+}
+
 // Status derives the incident's current severity, state and deadlines:
 // one indexed query finds the newest entry of each type, then only the few
 // entries that matter are read.

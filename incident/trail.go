@@ -53,11 +53,7 @@ type trailArg interface {
 // the incident's worst severity), else the close requirements of that
 // severity. The first entry that satisfies an item is cited.
 func (s *Service) Completeness(ctx context.Context, id string) (Trail, error) {
-	st, err := s.Status(ctx, id)
-	if err != nil {
-		return Trail{}, err
-	}
-	pol, err := s.Policy(st.Book)
+	st, pol, err := s.statusAndPolicy(ctx, id)
 	if err != nil {
 		return Trail{}, err
 	}

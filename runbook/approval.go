@@ -76,16 +76,14 @@ type approvalEntry struct {
 	Window string `yaml:"window"`
 }
 
-var approvalFields = []string{"step", "role", "count", "window"}
+var approvalList = entryList{field: "approvals", entry: "approval", keys: []string{"step", "role", "count", "window"}, holds: "step, role, count and window"}
 
 // parseStepRules reads the approvals and irreversible fields of the front
 // matter (top is its mapping node) and attaches them to the parsed steps.
 // Whether the role exists is checked against the book's policy by Load.
 func (p *Procedure) parseStepRules(top *yaml.Node) []Problem {
 	var probs []Problem
-	bad := func(line int, format string, args ...any) {
-		probs = append(probs, Problem{Path: p.Path, Line: line, Msg: fmt.Sprintf(format, args...)})
-	}
+	bad := reporter(p.Path, &probs)
 	stepRange := func() string {
 		if len(p.Steps) == 0 {
 			return "the procedure has no steps"
@@ -93,57 +91,38 @@ func (p *Procedure) parseStepRules(top *yaml.Node) []Problem {
 		return fmt.Sprintf("the procedure has steps 1..%d", len(p.Steps))
 	}
 	if n := mappingValue(top, "approvals"); n != nil {
-		if n.Kind != yaml.SequenceNode {
-			bad(n.Line+1, "approvals must be a list of {step, role, count, window}")
-		} else {
-			for _, item := range n.Content {
-				line := item.Line + 1
-				if item.Kind != yaml.MappingNode {
-					bad(line, "approval entry must be a mapping with step, role, count and window")
-					continue
-				}
-				for i := 0; i+1 < len(item.Content); i += 2 {
-					if k := item.Content[i]; !slices.Contains(approvalFields, k.Value) {
-						bad(k.Line+1, "approval field %s is not one of %s", k.Value, strings.Join(approvalFields, ", "))
-					}
-				}
-				var e approvalEntry
-				if err := item.Decode(&e); err != nil {
-					probs = append(probs, yamlProblem(p.Path, 1, err))
-					continue
-				}
-				if e.Step < 1 || e.Step > len(p.Steps) {
-					bad(line, "approval for step %d: no such step (%s)", e.Step, stepRange())
-					continue
-				}
-				a := Approval{Role: strings.TrimSpace(e.Role), Count: 1, Line: line}
-				if a.Role == "" {
-					bad(line, "approval for step %d names no role: add role: with one of the book's roles", e.Step)
-				}
-				if e.Count != nil {
-					a.Count = *e.Count
-					if a.Count < 1 {
-						bad(line, "approval for step %d: count %d must be at least 1", e.Step, a.Count)
-					}
-				}
-				switch d, err := time.ParseDuration(e.Window); {
-				case strings.TrimSpace(e.Window) == "":
-					bad(line, "approval for step %d has no window: say how long an approval stays valid (for example 24h)", e.Step)
-				case err != nil:
-					bad(line, "approval for step %d: window %q is not a Go duration such as 30m or 24h", e.Step, e.Window)
-				case d <= 0:
-					bad(line, "approval for step %d: window %s must be longer than zero", e.Step, e.Window)
-				default:
-					a.Window = d
-				}
-				st := &p.Steps[e.Step-1]
-				if st.Approval != nil {
-					bad(line, "step %d has two approval entries (the first is on line %d)", e.Step, st.Approval.Line)
-					continue
-				}
-				st.Approval = &a
+		eachEntry(p.Path, n, approvalList, &probs, func(e approvalEntry, line int) {
+			if e.Step < 1 || e.Step > len(p.Steps) {
+				bad(line, "approval for step %d: no such step (%s)", e.Step, stepRange())
+				return
 			}
-		}
+			a := Approval{Role: strings.TrimSpace(e.Role), Count: 1, Line: line}
+			if a.Role == "" {
+				bad(line, "approval for step %d names no role: add role: with one of the book's roles", e.Step)
+			}
+			if e.Count != nil {
+				a.Count = *e.Count
+				if a.Count < 1 {
+					bad(line, "approval for step %d: count %d must be at least 1", e.Step, a.Count)
+				}
+			}
+			switch d, err := time.ParseDuration(e.Window); {
+			case strings.TrimSpace(e.Window) == "":
+				bad(line, "approval for step %d has no window: say how long an approval stays valid (for example 24h)", e.Step)
+			case err != nil:
+				bad(line, "approval for step %d: window %q is not a Go duration such as 30m or 24h", e.Step, e.Window)
+			case d <= 0:
+				bad(line, "approval for step %d: window %s must be longer than zero", e.Step, e.Window)
+			default:
+				a.Window = d
+			}
+			st := &p.Steps[e.Step-1]
+			if st.Approval != nil {
+				bad(line, "step %d has two approval entries (the first is on line %d)", e.Step, st.Approval.Line)
+				return
+			}
+			st.Approval = &a
+		})
 	}
 	if n := mappingValue(top, "irreversible"); n != nil {
 		var steps []int
@@ -190,6 +169,45 @@ func (p *Policy) RoleIDs() []string {
 		ids[i] = r.ID
 	}
 	return ids
+}
+
+// entryList is a front-matter field written as a list of mappings
+// (approvals, replaces), named for the messages about how it is written.
+type entryList struct {
+	field string   // the field: "approvals"
+	entry string   // one entry, in messages: "approval"
+	keys  []string // the keys an entry may have
+	holds string   // what an entry holds, in words: "step, role, count and window"
+}
+
+// eachEntry decodes each entry of the list n into a T and calls fn with it
+// and its file line. A value that is not a list, an entry that is not a
+// mapping, a key that is not one of l.keys and an entry that does not
+// decode are added to *probs at path (the entry is then passed over).
+func eachEntry[T any](path string, n *yaml.Node, l entryList, probs *[]Problem, fn func(e T, line int)) {
+	bad := reporter(path, probs)
+	if n.Kind != yaml.SequenceNode {
+		bad(n.Line+1, "%s must be a list of {%s}", l.field, strings.Join(l.keys, ", "))
+		return
+	}
+	for _, item := range n.Content {
+		line := item.Line + 1
+		if item.Kind != yaml.MappingNode {
+			bad(line, "%s entry must be a mapping with %s", l.entry, l.holds)
+			continue
+		}
+		for i := 0; i+1 < len(item.Content); i += 2 {
+			if k := item.Content[i]; !slices.Contains(l.keys, k.Value) {
+				bad(k.Line+1, "%s field %s is not one of %s", l.entry, k.Value, strings.Join(l.keys, ", "))
+			}
+		}
+		var e T
+		if err := item.Decode(&e); err != nil {
+			*probs = append(*probs, yamlProblem(path, 1, err))
+			continue
+		}
+		fn(e, line)
+	}
 }
 
 // mappingValue returns the value node of key in mapping m (nil if absent).

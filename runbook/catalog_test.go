@@ -70,6 +70,24 @@ func book(files map[string]string) fstest.MapFS {
 	return fsys
 }
 
+// problemLines is each problem as the path:line: message line lint prints.
+func problemLines(probs []Problem) []string {
+	var out []string
+	for _, p := range probs {
+		out = append(out, p.String())
+	}
+	return out
+}
+
+// wantProblems fails t unless probs are want, as lint prints them, in
+// that order.
+func wantProblems(t *testing.T, probs []Problem, want []string) {
+	t.Helper()
+	if got := problemLines(probs); !slices.Equal(got, want) {
+		t.Errorf("problems:\n%s\n\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 func TestLoadGoodBook(t *testing.T) {
 	cat, probs := Load(book(map[string]string{"book.yaml": goodPolicy, "T-001.md": goodProcedure, "T-002.md": goodRoutine}), "")
 	if len(probs) != 0 {
@@ -137,10 +155,7 @@ func TestLintProblems(t *testing.T) {
 				files[k] = v
 			}
 			cat, probs := Load(book(files), "")
-			var all []string
-			for _, p := range probs {
-				all = append(all, p.String())
-			}
+			all := problemLines(probs)
 			joined := strings.Join(all, "\n")
 			if !strings.Contains(joined, c.want) {
 				t.Fatalf("problems:\n%s\nwant one containing %q", joined, c.want)

@@ -93,10 +93,7 @@ func TestLoadRefusesSpecialFilesPerFileAndLoadsTheRest(t *testing.T) {
 		t.Run(fsys.name, func(t *testing.T) {
 			noHang(t, func() {
 				cat, probs := Load(fsys.fs, "books")
-				var got []string
-				for _, p := range probs {
-					got = append(got, p.String())
-				}
+				got := problemLines(probs)
 				joined := strings.Join(got, "\n")
 				for _, w := range want {
 					if !strings.Contains(joined, w) {

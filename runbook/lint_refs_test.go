@@ -16,11 +16,7 @@ import (
 // as the exact path:line: message line `ic runbook lint` prints.
 func TestLintFixture(t *testing.T) {
 	_, probs := Load(os.DirFS("testdata/lint"), "testdata/lint")
-	var got []string
-	for _, p := range probs {
-		got = append(got, p.String())
-	}
-	want := []string{
+	wantProblems(t, probs, []string{
 		`testdata/lint/fixture/F-002.md:5: class INC_THREE is not one of book fixture's incident classes (INC_ONE, INC_TWO)`,
 		`testdata/lint/fixture/F-002.md:8: approval for step 1: role "boss" is not one of book fixture's roles (approver, requester)`,
 		`testdata/lint/fixture/F-002.md:11: approval for step 2 names no role: add role: with one of the book's roles`,
@@ -40,10 +36,7 @@ func TestLintFixture(t *testing.T) {
 		`testdata/lint/fixture/F-003.md:8: replaces F-009: version must be the whole number (from 1) published under that id`,
 		`testdata/lint/fixture/F-003.md:9: replaces F-009 v2: hash must be 64 lower-case hex digits (the sha256 of that file)`,
 		`testdata/lint/other/G-001.md:8: severity SEV-4 is not one of book other's severities (SEV-1)`,
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("lint problems:\n%s\n\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	})
 }
 
 func TestApprovalsParsedAndInJSON(t *testing.T) {
@@ -174,18 +167,11 @@ func TestReplacesConflicts(t *testing.T) {
 		"R-105.md":  proc("R-105", "Two", 1, "replaces:\n  - {id: R-050, version: 1}\n  - {id: R-105, version: 1}\n  - {id: R-051, version: 1, owner: me}\n"),
 	})
 	_, probs := Load(fsys, "")
-	var got []string
-	for _, p := range probs {
-		got = append(got, p.String())
-	}
-	want := []string{
+	wantProblems(t, probs, []string{
 		"b/R-105.md:7: replaces R-050 v1, which R-104 also replaces: a citation must lead to one procedure",
 		"b/R-105.md:8: replaces R-105: a procedure cannot replace its own id (older versions of the same id need no entry)",
 		"b/R-105.md:9: replaces field owner is not one of id, version, hash",
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	})
 }
 
 const trailPolicy = `id: t
@@ -247,10 +233,7 @@ func TestAuditTrailPolicy(t *testing.T) {
 		{`    - id: restart`, `    - id: scopes`, `book.yaml:27: audit_trail item scopes is listed twice`},
 	} {
 		_, probs := ParsePolicy("book.yaml", []byte(strings.Replace(trailPolicy, c.old, c.new, 1)))
-		var all []string
-		for _, p := range probs {
-			all = append(all, p.String())
-		}
+		all := problemLines(probs)
 		if !strings.Contains(strings.Join(all, "\n"), c.want) {
 			t.Errorf("%s -> %s: problems\n%s\nwant %q", c.old, c.new, strings.Join(all, "\n"), c.want)
 		}
@@ -265,10 +248,7 @@ func TestPolicyExtrasProblems(t *testing.T) {
 		{"external:\n  - {id: R-1}\n", `book.yaml:31: external procedure needs an id and a title`},
 	} {
 		_, probs := ParsePolicy("book.yaml", []byte(trailPolicy+c.add))
-		var all []string
-		for _, p := range probs {
-			all = append(all, p.String())
-		}
+		all := problemLines(probs)
 		if !strings.Contains(strings.Join(all, "\n"), c.want) {
 			t.Errorf("%q: problems\n%s\nwant %q", c.add, strings.Join(all, "\n"), c.want)
 		}
@@ -329,5 +309,33 @@ func BenchmarkLintText(b *testing.B) {
 		if probs := c.checkReferences(); len(probs) > 0 {
 			b.Fatal(probs)
 		}
+	}
+}
+
+// TestFrontMatterListShapes: approvals and replaces are both lists of
+// mappings with known keys; each misshapen form is reported at its line,
+// and the entries around it are still read.
+func TestFrontMatterListShapes(t *testing.T) {
+	fsys := book(map[string]string{
+		"book.yaml": renumberPolicy,
+		"R-104.md":  proc("R-104", "Lists", 1, "approvals: {step: 1}\nreplaces: R-050\n"),
+		"R-105.md": proc("R-105", "Entries", 1, "approvals:\n  - just text\n  - {step: x}\n  - {step: 1, role: ic, window: 1h, colour: red}\n"+
+			"replaces:\n  - just text\n  - {id: R-050, version: two}\n  - {id: R-051, version: 1, owner: me}\n"),
+	})
+	cat, probs := Load(fsys, "")
+	wantProblems(t, probs, []string{
+		"b/R-104.md:6: approvals must be a list of {step, role, count, window}",
+		"b/R-104.md:7: replaces must be a list of {id, version, hash}",
+		"b/R-105.md:7: approval entry must be a mapping with step, role, count and window",
+		"b/R-105.md:8: invalid YAML: cannot unmarshal !!str `x` into int",
+		"b/R-105.md:9: approval field colour is not one of step, role, count, window",
+		`b/R-105.md:9: approval for step 1: role "ic" is not one of book r's roles ()`,
+		"b/R-105.md:11: replaces entry must be a mapping with id, version and (optionally) hash",
+		"b/R-105.md:12: invalid YAML: cannot unmarshal !!str `two` into int",
+		"b/R-105.md:13: replaces field owner is not one of id, version, hash",
+	})
+	p, _ := cat.Procedure("R-105")
+	if a := p.Steps[0].Approval; a == nil || a.Role != "ic" || len(p.Replaces) != 1 || p.Replaces[0].ID != "R-051" {
+		t.Errorf("the well-formed entries were not kept: approval %+v, replaces %+v", a, p.Replaces)
 	}
 }

@@ -158,41 +158,26 @@ func recordLines(root *yaml.Node, p *Policy) {
 		return
 	}
 	top := root.Content[0]
-	lookup := func(m *yaml.Node, key string) *yaml.Node {
-		if m == nil || m.Kind != yaml.MappingNode {
-			return nil
-		}
-		for i := 0; i+1 < len(m.Content); i += 2 {
-			if m.Content[i].Value == key {
-				return m.Content[i+1]
-			}
-		}
-		return nil
-	}
-	if sev := lookup(top, "severities"); sev != nil {
-		for i, n := range sev.Content {
-			if i < len(p.Severities) {
-				p.Severities[i].Line = n.Line
-			}
-		}
-	}
-	if qs := lookup(lookup(top, "triage"), "questions"); qs != nil {
-		for i, n := range qs.Content {
-			if i < len(p.Triage.Questions) {
-				p.Triage.Questions[i].Line = n.Line
-			}
-		}
-	}
-	if lc := lookup(top, "lifecycle"); lc != nil {
+	setLines(mappingValue(top, "severities"), len(p.Severities), func(i int) *int { return &p.Severities[i].Line })
+	setLines(mappingValue(mappingValue(top, "triage"), "questions"), len(p.Triage.Questions), func(i int) *int { return &p.Triage.Questions[i].Line })
+	if lc := mappingValue(top, "lifecycle"); lc != nil {
 		p.Lifecycle.Line = lc.Line
+	}
+}
+
+// setLines sets the line of each of the first count items decoded from the
+// YAML list n (nil: none) to the line its entry starts on.
+func setLines(n *yaml.Node, count int, line func(i int) *int) {
+	for i, c := range nodeContent(n) {
+		if i < count {
+			*line(i) = c.Line
+		}
 	}
 }
 
 func (p *Policy) validate(path string) []Problem {
 	var probs []Problem
-	bad := func(line int, format string, args ...any) {
-		probs = append(probs, Problem{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)})
-	}
+	bad := reporter(path, &probs)
 	lcLine := p.Lifecycle.Line
 	if p.FirstResponse == "" {
 		bad(1, "first_response is missing: name the procedure an operator walks first (e.g. O-020)")

@@ -178,37 +178,15 @@ func recordExtraLines(root *yaml.Node, p *Policy) {
 		return
 	}
 	top := root.Content[0]
-	if n := mappingValue(top, "incident_classes"); n != nil {
-		for i, c := range n.Content {
-			if i < len(p.IncidentClasses) {
-				p.IncidentClasses[i].Line = c.Line
-			}
-		}
-	}
-	if n := mappingValue(top, "external"); n != nil {
-		for i, c := range n.Content {
-			if i < len(p.External) {
-				p.External[i].Line = c.Line
-			}
-		}
-	}
-	if n := mappingValue(top, "deadlines"); n != nil {
-		for i, c := range n.Content {
-			if i < len(p.Deadlines) {
-				p.Deadlines[i].Line = c.Line
-			}
-		}
-	}
+	setLines(mappingValue(top, "incident_classes"), len(p.IncidentClasses), func(i int) *int { return &p.IncidentClasses[i].Line })
+	setLines(mappingValue(top, "external"), len(p.External), func(i int) *int { return &p.External[i].Line })
+	setLines(mappingValue(top, "deadlines"), len(p.Deadlines), func(i int) *int { return &p.Deadlines[i].Line })
 	if n := mappingValue(top, "audit_trail"); n != nil && p.AuditTrail != nil {
 		p.AuditTrail.Line, p.AuditTrail.fromLine = n.Line, n.Line
 		if f := mappingValue(n, "from_severity"); f != nil {
 			p.AuditTrail.fromLine = f.Line
 		}
-		for i, c := range nodeContent(mappingValue(n, "items")) {
-			if i < len(p.AuditTrail.Items) {
-				p.AuditTrail.Items[i].Line = c.Line
-			}
-		}
+		setLines(mappingValue(n, "items"), len(p.AuditTrail.Items), func(i int) *int { return &p.AuditTrail.Items[i].Line })
 	}
 }
 
@@ -217,9 +195,7 @@ func recordExtraLines(root *yaml.Node, p *Policy) {
 // external procedures and the audit trail.
 func (p *Policy) validateExtras(path string) []Problem {
 	var probs []Problem
-	bad := func(line int, format string, args ...any) {
-		probs = append(probs, Problem{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)})
-	}
+	bad := reporter(path, &probs)
 	for _, s := range p.Severities {
 		for _, old := range s.Formerly {
 			if p.KnownSeverity(old) {
@@ -260,13 +236,7 @@ func (p *Policy) validateExtras(path string) []Problem {
 	}
 	ext := map[string]bool{}
 	for _, e := range p.External {
-		if e.ID == "" || strings.TrimSpace(e.Title) == "" {
-			bad(e.Line, "external procedure needs an id and a title")
-		}
-		if ext[e.ID] {
-			bad(e.Line, "external procedure %s is listed twice", e.ID)
-		}
-		ext[e.ID] = true
+		checkEntry(bad, ext, "external procedure", "an id and a title", e.Line, e.ID, e.Title)
 	}
 	if t := p.AuditTrail; t != nil {
 		if t.FromSeverity != "" && !p.KnownSeverity(t.FromSeverity) {
@@ -277,13 +247,7 @@ func (p *Policy) validateExtras(path string) []Problem {
 		}
 		ids := map[string]bool{}
 		for _, it := range t.Items {
-			if it.ID == "" || strings.TrimSpace(it.Item) == "" {
-				bad(it.Line, "audit_trail item needs an id and an item (what the record must hold)")
-			}
-			if ids[it.ID] {
-				bad(it.Line, "audit_trail item %s is listed twice", it.ID)
-			}
-			ids[it.ID] = true
+			checkEntry(bad, ids, "audit_trail item", "an id and an item (what the record must hold)", it.Line, it.ID, it.Item)
 			if len(it.SatisfiedBy) == 0 {
 				bad(it.Line, "audit_trail item %s: satisfied_by is empty: name the ledger entries that satisfy it", it.ID)
 			}
@@ -295,6 +259,19 @@ func (p *Policy) validateExtras(path string) []Problem {
 		}
 	}
 	return probs
+}
+
+// checkEntry reports an entry of a policy list (what names it) that lacks
+// its id or its text (needs says what it must have), and an id already
+// in seen, which it then adds.
+func checkEntry(bad func(line int, format string, args ...any), seen map[string]bool, what, needs string, line int, id, text string) {
+	if id == "" || strings.TrimSpace(text) == "" {
+		bad(line, "%s needs %s", what, needs)
+	}
+	if seen[id] {
+		bad(line, "%s %s is listed twice", what, id)
+	}
+	seen[id] = true
 }
 
 func (p *Policy) checkSatisfier(s Satisfier) string {

@@ -137,9 +137,7 @@ var deadlineStarts = []string{"declared", "closed", "step_failed"}
 // validateRules checks the fields above.
 func (p *Policy) validateRules(path string) []Problem {
 	var probs []Problem
-	bad := func(line int, format string, args ...any) {
-		probs = append(probs, Problem{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)})
-	}
+	bad := reporter(path, &probs)
 	switch p.CloseRequirementsFrom {
 	case "", "worst", "current":
 	default:

@@ -43,6 +43,14 @@ func HasErrors(probs []Problem) bool {
 	return false
 }
 
+// reporter returns the function that adds to *probs a problem at a line
+// of path, its message made as fmt.Sprintf makes it.
+func reporter(path string, probs *[]Problem) func(line int, format string, args ...any) {
+	return func(line int, format string, args ...any) {
+		*probs = append(*probs, Problem{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)})
+	}
+}
+
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
 // yamlProblems turns a yaml.v3 error into problems with file lines; offset is

@@ -35,8 +35,9 @@ const (
 	Reference Kind = "reference"
 )
 
-// Procedure is one parsed runbook file.
-type Procedure struct {
+// Meta is what a procedure's front matter says of it, and its identity:
+// what a listing shows.
+type Meta struct {
 	ID       string   `json:"id"`
 	Title    string   `json:"title"`
 	Kind     Kind     `json:"kind"`
@@ -49,15 +50,23 @@ type Procedure struct {
 	// Hash is the hex sha256 of the file's bytes: with Version, the
 	// procedure's identity when a timeline entry cites it.
 	Hash string `json:"hash"`
-	Path string `json:"path"`
+}
 
-	Sections []Section   `json:"sections,omitempty"`
-	Steps    []Step      `json:"steps,omitempty"`
-	Code     []CodeBlock `json:"code,omitempty"`
-	Links    []Link      `json:"links,omitempty"`
+// Procedure is one parsed runbook file. Its JSON is what
+// `ic runbook show --json` prints.
+type Procedure struct {
+	Meta
 	// Replaces lists the old ids and versions this procedure answers for
 	// (replaces.go).
 	Replaces []Replacement `json:"replaces,omitempty"`
+	Path     string        `json:"path"`
+
+	Sections []Section `json:"sections"`
+	Steps    []Step    `json:"steps"`
+	// Code is not part of the JSON, which carries the metadata, sections,
+	// steps and links; the code is in Body.
+	Code  []CodeBlock `json:"-"`
+	Links []Link      `json:"links,omitempty"`
 
 	// Body is the Markdown after the front matter, made safe: controls,
 	// bidirectional characters and entities that decode to them are visible
@@ -68,6 +77,19 @@ type Procedure struct {
 	fieldLines map[string]int
 	haystack   string
 	bodyLine   int
+}
+
+// Listing is a procedure as `ic runbook list --json` prints it: its Meta,
+// the number of its steps and the old ids it answers for.
+type Listing struct {
+	Meta
+	Steps    int           `json:"steps"`
+	Replaces []Replacement `json:"replaces,omitempty"`
+}
+
+// Listing returns p as a listing shows it.
+func (p *Procedure) Listing() Listing {
+	return Listing{Meta: p.Meta, Steps: len(p.Steps), Replaces: p.Replaces}
 }
 
 // Section is a heading and where it starts.
@@ -137,9 +159,7 @@ var markdown = goldmark.New(goldmark.WithExtensions(extension.GFM))
 // when the file cannot be used at all.
 func ParseProcedure(book, file string, data []byte) (*Procedure, []Problem) {
 	var probs []Problem
-	bad := func(line int, format string, args ...any) {
-		probs = append(probs, Problem{Path: file, Line: line, Msg: fmt.Sprintf(format, args...)})
-	}
+	bad := reporter(file, &probs)
 	if len(data) > MaxFileSize {
 		bad(0, "file is %d bytes, over the %d-byte limit for a procedure", len(data), MaxFileSize)
 		return nil, probs
@@ -186,10 +206,12 @@ func ParseProcedure(book, file string, data []byte) (*Procedure, []Problem) {
 		}
 	}
 	p := &Procedure{
-		ID: strings.TrimSpace(fm.ID), Title: strings.TrimSpace(fm.Title), Kind: Kind(fm.Kind),
-		Book: book, Severity: fm.Severity, Classes: fm.Classes, Triggers: fm.Triggers,
-		Version: fm.Version, Reviewed: fm.Reviewed, Path: file, Body: body,
-		fieldLines: lines, bodyLine: bodyLine,
+		Meta: Meta{
+			ID: strings.TrimSpace(fm.ID), Title: strings.TrimSpace(fm.Title), Kind: Kind(fm.Kind),
+			Book: book, Severity: fm.Severity, Classes: fm.Classes, Triggers: fm.Triggers,
+			Version: fm.Version, Reviewed: fm.Reviewed,
+		},
+		Path: file, Body: body, fieldLines: lines, bodyLine: bodyLine,
 	}
 	sum := sha256.Sum256(data)
 	p.Hash = hex.EncodeToString(sum[:])

@@ -29,8 +29,8 @@ type Replacement struct {
 }
 
 var (
-	replacementFields = []string{"id", "version", "hash"}
-	hexHash           = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	replacesList = entryList{field: "replaces", entry: "replaces", keys: []string{"id", "version", "hash"}, holds: "id, version and (optionally) hash"}
+	hexHash      = regexp.MustCompile(`^[0-9a-f]{64}$`)
 )
 
 // parseReplaces reads the replaces field of the front matter.
@@ -40,29 +40,8 @@ func (p *Procedure) parseReplaces(top *yaml.Node) []Problem {
 		return nil
 	}
 	var probs []Problem
-	bad := func(line int, format string, args ...any) {
-		probs = append(probs, Problem{Path: p.Path, Line: line, Msg: fmt.Sprintf(format, args...)})
-	}
-	if n.Kind != yaml.SequenceNode {
-		bad(n.Line+1, "replaces must be a list of {id, version, hash}")
-		return probs
-	}
-	for _, item := range n.Content {
-		line := item.Line + 1
-		if item.Kind != yaml.MappingNode {
-			bad(line, "replaces entry must be a mapping with id, version and (optionally) hash")
-			continue
-		}
-		for i := 0; i+1 < len(item.Content); i += 2 {
-			if k := item.Content[i]; !slices.Contains(replacementFields, k.Value) {
-				bad(k.Line+1, "replaces field %s is not one of %s", k.Value, strings.Join(replacementFields, ", "))
-			}
-		}
-		var r Replacement
-		if err := item.Decode(&r); err != nil {
-			probs = append(probs, yamlProblem(p.Path, 1, err))
-			continue
-		}
+	bad := reporter(p.Path, &probs)
+	eachEntry(p.Path, n, replacesList, &probs, func(r Replacement, line int) {
 		r.ID, r.Line = strings.TrimSpace(r.ID), line
 		switch {
 		case r.ID == "":
@@ -76,7 +55,7 @@ func (p *Procedure) parseReplaces(top *yaml.Node) []Problem {
 		default:
 			p.Replaces = append(p.Replaces, r)
 		}
-	}
+	})
 	return probs
 }
 

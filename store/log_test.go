@@ -413,6 +413,23 @@ func exec1(t *testing.T, db *sql.DB, q string, args ...any) {
 // by a full verify naming the check and the record.
 func TestTamperingIsCaught(t *testing.T) {
 	ctx := context.Background()
+	// Two attacks are made twice: as such, and with the log rewritten to
+	// match them, which only a checkpoint signed before catches.
+	deleteIncident := func(t *testing.T, f fixture, raw *sql.DB) {
+		sqlExec(t, raw, "DROP TRIGGER events_no_delete", "DROP TRIGGER incidents_no_delete",
+			"DELETE FROM events WHERE incident = (SELECT n FROM incidents WHERE id = '"+f.b.ID+"')",
+			"DELETE FROM incidents WHERE id = '"+f.b.ID+"'")
+	}
+	editEvent := func(t *testing.T, f fixture, raw *sql.DB) {
+		sqlExec(t, raw, "DROP TRIGGER events_no_update", `UPDATE events SET payload = '{"text":"nothing happened"}' WHERE seq = 3 AND incident = (SELECT n FROM incidents WHERE id = '`+f.a.ID+`')`)
+		recomputeChain(t, raw, f.a.ID, 3)
+	}
+	withLogRewritten := func(tamper func(t *testing.T, f fixture, raw *sql.DB)) func(t *testing.T, f fixture, raw *sql.DB) {
+		return func(t *testing.T, f fixture, raw *sql.DB) {
+			tamper(t, f, raw)
+			rewriteLog(t, f.path)
+		}
+	}
 	cases := []struct {
 		name string
 		// signed: a checkpoint is signed (and copied to a folder) before
@@ -438,29 +455,17 @@ func TestTamperingIsCaught(t *testing.T) {
 				t.Errorf("the checkpoint is not named: %s", p)
 			}
 		}},
-		{"whole incident deleted", false, func(t *testing.T, f fixture, raw *sql.DB) {
-			sqlExec(t, raw, "DROP TRIGGER events_no_delete", "DROP TRIGGER incidents_no_delete",
-				"DELETE FROM events WHERE incident = (SELECT n FROM incidents WHERE id = '"+f.b.ID+"')",
-				"DELETE FROM incidents WHERE id = '"+f.b.ID+"'")
-		}, func(t *testing.T, f fixture, rep Report) {
+		{"whole incident deleted", false, deleteIncident, func(t *testing.T, f fixture, rep Report) {
 			p := want(t, rep, CheckLog, "", 0, "an incident")
 			if *p.LogIndex != 10 {
 				t.Errorf("named log index %d, want 10", *p.LogIndex)
 			}
 			want(t, rep, CheckLog, "", 0, "an event")
 		}},
-		{"whole incident deleted, log rewritten", true, func(t *testing.T, f fixture, raw *sql.DB) {
-			sqlExec(t, raw, "DROP TRIGGER events_no_delete", "DROP TRIGGER incidents_no_delete",
-				"DELETE FROM events WHERE incident = (SELECT n FROM incidents WHERE id = '"+f.b.ID+"')",
-				"DELETE FROM incidents WHERE id = '"+f.b.ID+"'")
-			rewriteLog(t, f.path)
-		}, func(t *testing.T, f fixture, rep Report) {
+		{"whole incident deleted, log rewritten", true, withLogRewritten(deleteIncident), func(t *testing.T, f fixture, rep Report) {
 			want(t, rep, CheckCheckpoint, "", 0, "records were removed from the end")
 		}},
-		{"event edited, chain recomputed", false, func(t *testing.T, f fixture, raw *sql.DB) {
-			sqlExec(t, raw, "DROP TRIGGER events_no_update", `UPDATE events SET payload = '{"text":"nothing happened"}' WHERE seq = 3 AND incident = (SELECT n FROM incidents WHERE id = '`+f.a.ID+`')`)
-			recomputeChain(t, raw, f.a.ID, 3)
-		}, func(t *testing.T, f fixture, rep Report) {
+		{"event edited, chain recomputed", false, editEvent, func(t *testing.T, f fixture, rep Report) {
 			p := want(t, rep, CheckLog, f.a.ID, 3, "the record was rewritten after it entered the log")
 			if *p.LogIndex != 4 {
 				t.Errorf("log index %d, want 4", *p.LogIndex)
@@ -471,11 +476,7 @@ func TestTamperingIsCaught(t *testing.T) {
 				}
 			}
 		}},
-		{"event edited, chain and log recomputed", true, func(t *testing.T, f fixture, raw *sql.DB) {
-			sqlExec(t, raw, "DROP TRIGGER events_no_update", `UPDATE events SET payload = '{"text":"nothing happened"}' WHERE seq = 3 AND incident = (SELECT n FROM incidents WHERE id = '`+f.a.ID+`')`)
-			recomputeChain(t, raw, f.a.ID, 3)
-			rewriteLog(t, f.path)
-		}, func(t *testing.T, f fixture, rep Report) {
+		{"event edited, chain and log recomputed", true, withLogRewritten(editEvent), func(t *testing.T, f fixture, rep Report) {
 			p := want(t, rep, CheckCheckpoint, "", 0, "were changed, removed or inserted after it")
 			if !strings.Contains(p.Reason, "[0, 13)") {
 				t.Errorf("the range is not named: %s", p)

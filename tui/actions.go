@@ -366,12 +366,7 @@ func (m *Model) appendForm(f *form, what string, payload incident.Payload) tea.C
 // confirmRun asks before a routine run starts: a run is an entry in the
 // ledger, not something to start by a stray key.
 func (m *Model) confirmRun(p *runbook.Procedure) tea.Cmd {
-	if !m.c.ledger() {
-		m.setStatus(noLedger)
-		return nil
-	}
-	if p.Kind != runbook.Routine {
-		m.setStatus(p.ID + " is not a routine: W walks routines (green); D declares an incident")
+	if !m.canRun(p) {
 		return nil
 	}
 	m.form = &form{kind: formStartRun, title: termsafe.EscapeLine("Walk " + p.ID + " " + p.Title),

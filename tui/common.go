@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/icconsole/ic/incident"
@@ -134,4 +135,23 @@ func (w *writer) done() tea.Cmd {
 	w.queue = w.queue[1:]
 	w.appending = true
 	return next
+}
+
+// scrollText moves top, the first line shown of a text, by a line or a
+// page of page lines for the scroll keys, and reports whether msg was one
+// of them. The text's end bounds top where it is drawn.
+func scrollText(top *int, msg tea.KeyMsg, k *KeyMap, page int) bool {
+	switch {
+	case key.Matches(msg, k.Up):
+		*top = max(0, *top-1)
+	case key.Matches(msg, k.Down):
+		*top++
+	case key.Matches(msg, k.PageUp):
+		*top = max(0, *top-page)
+	case key.Matches(msg, k.PageDown):
+		*top += page
+	default:
+		return false
+	}
+	return true
 }

@@ -459,3 +459,24 @@ func TestHeaderShowsDeadlineWorstSeverityAndClass(t *testing.T) {
 		}
 	}
 }
+
+func TestScrollText(t *testing.T) {
+	km := NewKeyMap()
+	top := 0
+	for _, c := range []struct {
+		msg     tea.KeyMsg
+		scrolls bool
+		want    int
+	}{
+		{key1('k'), true, 0}, // not above the first line
+		{key1('j'), true, 1},
+		{tea.KeyMsg{Type: tea.KeyPgDown}, true, 11},
+		{tea.KeyMsg{Type: tea.KeyPgUp}, true, 1},
+		{tea.KeyMsg{Type: tea.KeyPgUp}, true, 0},
+		{key1('m'), false, 0},
+	} {
+		if got := scrollText(&top, c.msg, &km, 10); got != c.scrolls || top != c.want {
+			t.Errorf("%s: scrolled %v to %d, want %v to %d", c.msg, got, top, c.scrolls, c.want)
+		}
+	}
+}

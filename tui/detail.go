@@ -70,15 +70,10 @@ func (d *detail) Update(msg tea.Msg) tea.Cmd {
 		}
 	case tea.KeyMsg:
 		k := d.c.keys
+		if scrollText(&d.top, msg, k, d.height) {
+			return nil
+		}
 		switch {
-		case key.Matches(msg, k.Up):
-			d.top = max(0, d.top-1)
-		case key.Matches(msg, k.Down):
-			d.top++
-		case key.Matches(msg, k.PageUp):
-			d.top = max(0, d.top-d.height)
-		case key.Matches(msg, k.PageDown):
-			d.top += d.height
 		case key.Matches(msg, k.CorrectThis):
 			d.c.post(correctMsg{seq: d.entry.Seq})
 		case key.Matches(msg, k.ActionDone):

@@ -246,16 +246,7 @@ func (r *review) key(msg tea.KeyMsg) tea.Cmd {
 	}
 	rows := r.height - 2
 	if r.report != "" {
-		switch {
-		case key.Matches(msg, k.Up):
-			r.reportTop = max(0, r.reportTop-1)
-		case key.Matches(msg, k.Down):
-			r.reportTop++
-		case key.Matches(msg, k.PageUp):
-			r.reportTop = max(0, r.reportTop-rows)
-		case key.Matches(msg, k.PageDown):
-			r.reportTop += rows
-		case key.Matches(msg, k.Monthly):
+		if !scrollText(&r.reportTop, msg, k, rows) && key.Matches(msg, k.Monthly) {
 			r.report = ""
 		}
 		return nil

@@ -27,15 +27,24 @@ type (
 	}
 )
 
-// startRun declares a run of routine p (at the book's mildest severity,
-// which carries no requirements) and opens it.
-func (m *Model) startRun(p *runbook.Procedure) tea.Cmd {
+// canRun says whether a run of p may start; when not, the status line
+// says why.
+func (m *Model) canRun(p *runbook.Procedure) bool {
 	if !m.c.ledger() {
 		m.setStatus(noLedger)
-		return nil
+		return false
 	}
 	if p.Kind != runbook.Routine {
 		m.setStatus(p.ID + " is not a routine: W walks routines (green); D declares an incident")
+		return false
+	}
+	return true
+}
+
+// startRun declares a run of routine p (at the book's mildest severity,
+// which carries no requirements) and opens it.
+func (m *Model) startRun(p *runbook.Procedure) tea.Cmd {
+	if !m.canRun(p) {
 		return nil
 	}
 	ctx, l, actor := m.c.ctx, m.c.svc, m.c.actor

@@ -8,41 +8,31 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/icconsole/ic/internal/beacontest"
 )
 
-// lcData is the helios mainnet data as a beacon API serves it.
+// lcData is the helios mainnet data as a beacon API serves it, with the
+// checkpoint (the bootstrap's block root) to start a check from.
 type lcData struct {
-	genesis    []byte
-	boot       []byte
-	updates    []json.RawMessage // periods 862-867
-	first      uint64
+	beacontest.Data
 	checkpoint Root
 }
 
 func loadLC(t testing.TB) lcData {
 	t.Helper()
-	d := testdata(t)
-	boot := read(t, filepath.Join(d, "helios-capella", "bootstrap.json"))
-	b, err := DecodeBootstrap(boot)
+	d := beacontest.Load(t)
+	b, err := DecodeBootstrap(d.Bootstrap)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var updates []json.RawMessage
-	if err := json.Unmarshal(read(t, filepath.Join(d, "helios-capella", "updates.json")), &updates); err != nil {
-		t.Fatal(err)
+	if p := PeriodAt(b.Header.Slot); p != d.FirstPeriod {
+		t.Fatalf("beacontest puts the bootstrap in period %d, the verifier in %d", d.FirstPeriod, p)
 	}
-	return lcData{
-		genesis:    []byte(fmt.Sprintf(`{"data": %s}`, read(t, filepath.Join(d, "beacon_genesis.json")))),
-		boot:       boot,
-		updates:    updates,
-		first:      PeriodAt(b.Header.Slot),
-		checkpoint: b.Header.HashTreeRoot(),
-	}
+	return lcData{Data: d, checkpoint: b.Header.HashTreeRoot()}
 }
 
 func forkScheduleJSON(n int) []byte {
@@ -58,53 +48,12 @@ func forkScheduleJSON(n int) []byte {
 	return []byte(fmt.Sprintf(`{"data":[%s]}`, strings.Join(items, ",")))
 }
 
-// fakeBeacon serves lcData the way a beacon node does, honouring
-// start_period and count; its fields can be changed to make it lie.
-type fakeBeacon struct {
-	t        testing.TB
-	genesis  []byte
-	forks    []byte // nil: 404, as some providers do
-	boot     []byte
-	updates  []json.RawMessage
-	first    uint64
-	override func(w http.ResponseWriter, r *http.Request) bool
-	srv      *httptest.Server
-	asked    []string
-}
-
-func newFakeBeacon(t testing.TB, d lcData) *fakeBeacon {
-	b := &fakeBeacon{t: t, genesis: d.genesis, forks: forkScheduleJSON(len(MainnetForks)), boot: d.boot, updates: append([]json.RawMessage(nil), d.updates...), first: d.first}
-	b.srv = httptest.NewServer(b)
-	t.Cleanup(b.srv.Close)
+// newFakeBeacon serves d with the mainnet fork schedule; its fields can
+// be changed to make it lie.
+func newFakeBeacon(t testing.TB, d lcData) *beacontest.Beacon {
+	b := beacontest.New(t, d.Data)
+	b.Forks = forkScheduleJSON(len(MainnetForks))
 	return b
-}
-
-func (b *fakeBeacon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	b.asked = append(b.asked, r.URL.RequestURI())
-	if b.override != nil && b.override(w, r) {
-		return
-	}
-	switch {
-	case r.URL.Path == pathGenesis:
-		w.Write(b.genesis)
-	case r.URL.Path == pathForkSchedule && b.forks != nil:
-		w.Write(b.forks)
-	case strings.HasPrefix(r.URL.Path, pathBootstrap):
-		w.Write(b.boot)
-	case r.URL.Path == pathUpdates:
-		start, err1 := strconv.ParseUint(r.URL.Query().Get("start_period"), 10, 64)
-		count, err2 := strconv.ParseUint(r.URL.Query().Get("count"), 10, 64)
-		if err1 != nil || err2 != nil || start < b.first {
-			http.Error(w, `{"code":400,"message":"bad period"}`, 400)
-			return
-		}
-		lo := min(int(start-b.first), len(b.updates))
-		hi := min(lo+int(count), len(b.updates))
-		out, _ := json.Marshal(b.updates[lo:hi])
-		w.Write(out)
-	default:
-		http.NotFound(w, r)
-	}
 }
 
 // editJSON changes a JSON document through a generic tree.
@@ -154,7 +103,7 @@ func quickConfig() Config {
 
 // wantVerifiedFromSecond checks a report in which the first provider lied
 // (with class and period as given) and the second supplied the rest.
-func wantVerifiedFromSecond(t *testing.T, rep *Report, liar, honest *fakeBeacon, class Classification, stage string, period *uint64, periods int) {
+func wantVerifiedFromSecond(t *testing.T, rep *Report, liar, honest *beacontest.Beacon, class Classification, stage string, period *uint64, periods int) {
 	t.Helper()
 	if !rep.OK {
 		t.Fatalf("not verified: %s\n%s", rep.Summary(), dump(rep))
@@ -174,18 +123,18 @@ func wantVerifiedFromSecond(t *testing.T, rep *Report, liar, honest *fakeBeacon,
 	switch {
 	case lie == nil:
 		t.Fatalf("no lie among the attempts: %s", dump(rep))
-	case lie.Endpoint != liar.srv.URL || lie.Classification != class || lie.Stage != stage:
-		t.Errorf("lie %+v, want %s at %s from %s", lie, class, stage, liar.srv.URL)
+	case lie.Endpoint != liar.URL || lie.Classification != class || lie.Stage != stage:
+		t.Errorf("lie %+v, want %s at %s from %s", lie, class, stage, liar.URL)
 	case period != nil && (lie.Period == nil || *lie.Period != *period):
 		t.Errorf("lie at period %v, want %d", lie.Period, *period)
 	}
-	for _, want := range []string{"verified", honest.srv.URL, "lied: " + liar.srv.URL} {
+	for _, want := range []string{"verified", honest.URL, "lied: " + liar.URL} {
 		if !strings.Contains(rep.Summary(), want) {
 			t.Errorf("summary %q lacks %q", rep.Summary(), want)
 		}
 	}
 	for _, r := range rep.Periods {
-		if period != nil && r.Period >= *period && r.Endpoint != honest.srv.URL {
+		if period != nil && r.Period >= *period && r.Endpoint != honest.URL {
 			t.Errorf("period %d verified from %s, after the lie", r.Period, r.Endpoint)
 		}
 	}
@@ -201,53 +150,53 @@ func TestALyingProviderIsLeftForTheNext(t *testing.T) {
 	p864 := uint64(864)
 	p862 := uint64(862)
 	for name, c := range map[string]struct {
-		lie    func(b *fakeBeacon)
+		lie    func(b *beacontest.Beacon)
 		class  Classification
 		stage  string
 		period *uint64
 	}{
-		"bootstrap branch": {func(b *fakeBeacon) {
-			b.boot = editJSON(t, b.boot, func(m map[string]any) {
+		"bootstrap branch": {func(b *beacontest.Beacon) {
+			b.Bootstrap = editJSON(t, b.Bootstrap, func(m map[string]any) {
 				br := at(m, "data")["current_sync_committee_branch"].([]any)
 				br[2] = flipHex(br[2].(string))
 			})
 		}, ClassInvalidProof, "bootstrap", nil},
-		"bootstrap committee": {func(b *fakeBeacon) {
-			b.boot = editJSON(t, b.boot, func(m map[string]any) {
+		"bootstrap committee": {func(b *beacontest.Beacon) {
+			b.Bootstrap = editJSON(t, b.Bootstrap, func(m map[string]any) {
 				pks := at(m, "data", "current_sync_committee")["pubkeys"].([]any)
 				pks[10] = pks[11]
 			})
 		}, ClassInvalidProof, "bootstrap", nil},
-		"next committee of period 864": {func(b *fakeBeacon) {
-			b.updates[2] = editJSON(t, b.updates[2], func(m map[string]any) {
+		"next committee of period 864": {func(b *beacontest.Beacon) {
+			b.Updates[2] = editJSON(t, b.Updates[2], func(m map[string]any) {
 				pks := at(m, "data", "next_sync_committee")["pubkeys"].([]any)
 				pks[100] = pks[101]
 			})
 		}, ClassInvalidProof, "updates", &p864},
-		"signature of period 864": {func(b *fakeBeacon) {
-			b.updates[2] = editJSON(t, b.updates[2], func(m map[string]any) {
+		"signature of period 864": {func(b *beacontest.Beacon) {
+			b.Updates[2] = editJSON(t, b.Updates[2], func(m map[string]any) {
 				agg := at(m, "data", "sync_aggregate")
 				agg["sync_committee_bits"] = flipHex(agg["sync_committee_bits"].(string))
 			})
 		}, ClassInvalidSignature, "updates", &p864},
-		"genesis validators root": {func(b *fakeBeacon) {
-			b.genesis = editJSON(t, b.genesis, func(m map[string]any) {
+		"genesis validators root": {func(b *beacontest.Beacon) {
+			b.Genesis = editJSON(t, b.Genesis, func(m map[string]any) {
 				g := at(m, "data")
 				g["genesis_validators_root"] = flipHex(g["genesis_validators_root"].(string))
 			})
 		}, ClassInvalidSignature, "updates", &p862},
-		"malformed updates": {func(b *fakeBeacon) {
-			b.updates[0] = json.RawMessage(`{"version":"capella","data":{"attested_header":{"beacon":{"slot":"seven"}}}}`)
+		"malformed updates": {func(b *beacontest.Beacon) {
+			b.Updates[0] = json.RawMessage(`{"version":"capella","data":{"attested_header":{"beacon":{"slot":"seven"}}}}`)
 		}, ClassUpstreamOutage, "updates", &p862},
-		"fork schedule of 300,000 entries": {func(b *fakeBeacon) {
-			b.forks = forkScheduleJSON(300_000)
+		"fork schedule of 300,000 entries": {func(b *beacontest.Beacon) {
+			b.Forks = forkScheduleJSON(300_000)
 		}, ClassLimitExceeded, "fork_schedule", nil},
-		"fork schedule of 65 entries": {func(b *fakeBeacon) {
-			b.forks = forkScheduleJSON(MaxForks + 1)
+		"fork schedule of 65 entries": {func(b *beacontest.Beacon) {
+			b.Forks = forkScheduleJSON(MaxForks + 1)
 		}, ClassLimitExceeded, "fork_schedule", nil},
-		"544 updates for 6 asked": {func(b *fakeBeacon) {
-			b.override = func(w http.ResponseWriter, r *http.Request) bool {
-				if r.URL.Path != pathUpdates {
+		"544 updates for 6 asked": {func(b *beacontest.Beacon) {
+			b.Override = func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != beacontest.PathUpdates {
 					return false
 				}
 				items := make([]string, 544)
@@ -258,26 +207,27 @@ func TestALyingProviderIsLeftForTheNext(t *testing.T) {
 				return true
 			}
 		}, ClassLimitExceeded, "updates", &p862},
-		"an oversized bootstrap": {func(b *fakeBeacon) {
-			b.boot = append(append([]byte(nil), b.boot...), strings.Repeat(" ", capBootstrap)...)
+		"an oversized bootstrap": {func(b *beacontest.Beacon) {
+			b.Bootstrap = append(append([]byte(nil), b.Bootstrap...), strings.Repeat(" ", capBootstrap)...)
 		}, ClassLimitExceeded, "bootstrap", nil},
 	} {
 		t.Run(name, func(t *testing.T) {
 			liar, honest := newFakeBeacon(t, d), newFakeBeacon(t, d)
 			c.lie(liar)
-			rep := CheckBeacon(context.Background(), endpoints(t, liar.srv.URL, honest.srv.URL), d.checkpoint, 867, quickConfig())
+			rep := CheckBeacon(context.Background(), endpoints(t, liar.URL, honest.URL), d.checkpoint, 867, quickConfig())
 			wantVerifiedFromSecond(t, rep, liar, honest, c.class, c.stage, c.period, 6)
 			if c.period != nil && *c.period == 864 {
 				// Periods 862 and 863 stay verified from the liar: those bytes verified.
-				if rep.Periods[0].Endpoint != liar.srv.URL || rep.Periods[1].Endpoint != liar.srv.URL {
+				if rep.Periods[0].Endpoint != liar.URL || rep.Periods[1].Endpoint != liar.URL {
 					t.Errorf("periods 862-863 from %s, %s; want the first provider's verified answers kept", rep.Periods[0].Endpoint, rep.Periods[1].Endpoint)
 				}
-				if got := honest.asked[len(honest.asked)-1]; !strings.Contains(got, "start_period=864") || !strings.Contains(got, "count=4") {
+				asked := honest.Asked()
+				if got := asked[len(asked)-1]; !strings.Contains(got, "start_period=864") || !strings.Contains(got, "count=4") {
 					t.Errorf("the second provider was last asked %q, want from period 864", got)
 				}
 			}
-			if c.stage == "bootstrap" && len(liar.asked) != 1 {
-				t.Errorf("a provider that lied at the bootstrap was asked again: %v", liar.asked)
+			if c.stage == "bootstrap" && len(liar.Asked()) != 1 {
+				t.Errorf("a provider that lied at the bootstrap was asked again: %v", liar.Asked())
 			}
 		})
 	}
@@ -287,14 +237,14 @@ func TestAFailedCheckSaysWhatWasKnown(t *testing.T) {
 	d := loadLC(t)
 	t.Run("a lie with no one left", func(t *testing.T) {
 		liar := newFakeBeacon(t, d)
-		liar.updates[2] = editJSON(t, liar.updates[2], func(m map[string]any) {
+		liar.Updates[2] = editJSON(t, liar.Updates[2], func(m map[string]any) {
 			pks := at(m, "data", "next_sync_committee")["pubkeys"].([]any)
 			pks[0] = pks[1]
 		})
-		rep := CheckBeacon(context.Background(), endpoints(t, liar.srv.URL), d.checkpoint, 867, quickConfig())
+		rep := CheckBeacon(context.Background(), endpoints(t, liar.URL), d.checkpoint, 867, quickConfig())
 		f := rep.Failure
-		if rep.OK || f == nil || f.Provider != liar.srv.URL || f.Period == nil || *f.Period != 864 || f.Class != ClassInvalidProof || f.Stage != "updates" {
-			t.Fatalf("failure %+v, want invalid_proof at period 864 from %s", f, liar.srv.URL)
+		if rep.OK || f == nil || f.Provider != liar.URL || f.Period == nil || *f.Period != 864 || f.Class != ClassInvalidProof || f.Stage != "updates" {
+			t.Fatalf("failure %+v, want invalid_proof at period 864 from %s", f, liar.URL)
 		}
 		if f.Slot == nil || *f.Slot == 0 {
 			t.Errorf("failure slot %v, want the attested slot", f.Slot)
@@ -302,7 +252,7 @@ func TestAFailedCheckSaysWhatWasKnown(t *testing.T) {
 		if len(rep.Periods) != 3 || rep.Periods[2].OK() || !rep.Periods[0].OK() {
 			t.Errorf("periods %+v: want 862-863 verified and 864 failed", rep.Periods)
 		}
-		if !strings.Contains(rep.Summary(), "FAILED invalid_proof at updates period 864 from "+liar.srv.URL) {
+		if !strings.Contains(rep.Summary(), "FAILED invalid_proof at updates period 864 from "+liar.URL) {
 			t.Errorf("summary %q", rep.Summary())
 		}
 		if rep.Err() == nil {
@@ -311,17 +261,11 @@ func TestAFailedCheckSaysWhatWasKnown(t *testing.T) {
 	})
 	t.Run("an outage on the updates", func(t *testing.T) {
 		down := newFakeBeacon(t, d)
-		down.override = func(w http.ResponseWriter, r *http.Request) bool {
-			if r.URL.Path == pathUpdates {
-				w.WriteHeader(http.StatusBadGateway)
-				return true
-			}
-			return false
-		}
-		rep := CheckBeacon(context.Background(), endpoints(t, down.srv.URL), d.checkpoint, 866, quickConfig())
+		down.Fail(beacontest.PathUpdates, http.StatusBadGateway)
+		rep := CheckBeacon(context.Background(), endpoints(t, down.URL), d.checkpoint, 866, quickConfig())
 		f := rep.Failure
-		if f == nil || f.Provider != down.srv.URL || f.Period == nil || *f.Period != 862 || f.Class != ClassUpstreamOutage {
-			t.Fatalf("failure %+v, want upstream_outage at period 862 from %s", f, down.srv.URL)
+		if f == nil || f.Provider != down.URL || f.Period == nil || *f.Period != 862 || f.Class != ClassUpstreamOutage {
+			t.Fatalf("failure %+v, want upstream_outage at period 862 from %s", f, down.URL)
 		}
 		if rep.ToPeriod == nil || *rep.ToPeriod != 866 || rep.FromPeriod == nil || *rep.FromPeriod != 862 {
 			t.Errorf("from %v to %v, want 862 to 866", rep.FromPeriod, rep.ToPeriod)
@@ -351,35 +295,35 @@ func TestRedirects(t *testing.T) {
 	honest := newFakeBeacon(t, d)
 	t.Run("to another host: refused, both hosts named", func(t *testing.T) {
 		other := newFakeBeacon(t, d)
-		otherURL := strings.Replace(other.srv.URL, "127.0.0.1", "localhost", 1)
+		otherURL := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
 		jumper := newFakeBeacon(t, d)
-		jumper.override = func(w http.ResponseWriter, r *http.Request) bool {
+		jumper.Override = func(w http.ResponseWriter, r *http.Request) bool {
 			http.Redirect(w, r, otherURL+r.URL.RequestURI()+"&token=Zk3QpL9xVw2RtY7sNm4B", http.StatusFound)
 			return true
 		}
-		rep := CheckBeacon(context.Background(), endpoints(t, jumper.srv.URL), d.checkpoint, 0, quickConfig())
+		rep := CheckBeacon(context.Background(), endpoints(t, jumper.URL), d.checkpoint, 0, quickConfig())
 		f := rep.Failure
 		if f == nil || f.Class != ClassRedirectRefused {
 			t.Fatalf("failure %+v, want redirect_refused", f)
 		}
-		jumperHost, otherHost := strings.TrimPrefix(jumper.srv.URL, "http://"), strings.TrimPrefix(otherURL, "http://")
+		jumperHost, otherHost := strings.TrimPrefix(jumper.URL, "http://"), strings.TrimPrefix(otherURL, "http://")
 		if !strings.Contains(f.Error, jumperHost) || !strings.Contains(f.Error, otherHost) {
 			t.Errorf("error %q does not name both %s and %s", f.Error, jumperHost, otherHost)
 		}
-		if len(other.asked) != 0 {
-			t.Errorf("the other host was asked %v", other.asked)
+		if len(other.Asked()) != 0 {
+			t.Errorf("the other host was asked %v", other.Asked())
 		}
 		if strings.Contains(dump(rep), "Zk3QpL9xVw2RtY7sNm4B") {
 			t.Error("the redirect's token is in the report")
 		}
-		rep = CheckBeacon(context.Background(), endpoints(t, jumper.srv.URL, honest.srv.URL), d.checkpoint, 867, quickConfig())
+		rep = CheckBeacon(context.Background(), endpoints(t, jumper.URL, honest.URL), d.checkpoint, 867, quickConfig())
 		if !rep.OK || rep.Providers[0].Verdict != VerdictFailed || rep.Attempts[0].Classification != ClassRedirectRefused {
 			t.Errorf("with a second provider: %s\n%+v", rep.Summary(), rep.Providers)
 		}
 	})
 	t.Run("within the host: followed", func(t *testing.T) {
 		mover := newFakeBeacon(t, d)
-		mover.override = func(w http.ResponseWriter, r *http.Request) bool {
+		mover.Override = func(w http.ResponseWriter, r *http.Request) bool {
 			if strings.HasPrefix(r.URL.Path, "/moved") {
 				r.URL.Path = strings.TrimPrefix(r.URL.Path, "/moved")
 				return false
@@ -387,7 +331,7 @@ func TestRedirects(t *testing.T) {
 			http.Redirect(w, r, "/moved"+r.URL.RequestURI(), http.StatusTemporaryRedirect)
 			return true
 		}
-		rep := CheckBeacon(context.Background(), endpoints(t, mover.srv.URL), d.checkpoint, 867, quickConfig())
+		rep := CheckBeacon(context.Background(), endpoints(t, mover.URL), d.checkpoint, 867, quickConfig())
 		if !rep.OK {
 			t.Errorf("a same-host redirect is refused: %s", rep.Summary())
 		}
@@ -397,7 +341,7 @@ func TestRedirects(t *testing.T) {
 func TestTimeoutsPerRequestAndPerCheck(t *testing.T) {
 	d := loadLC(t)
 	slow := newFakeBeacon(t, d)
-	slow.override = func(w http.ResponseWriter, r *http.Request) bool {
+	slow.Override = func(w http.ResponseWriter, r *http.Request) bool {
 		select {
 		case <-r.Context().Done():
 		case <-time.After(10 * time.Second):
@@ -405,11 +349,11 @@ func TestTimeoutsPerRequestAndPerCheck(t *testing.T) {
 		return true
 	}
 	start := time.Now()
-	rep := CheckBeacon(context.Background(), endpoints(t, slow.srv.URL), d.checkpoint, 0, Config{RequestTimeout: 100 * time.Millisecond})
+	rep := CheckBeacon(context.Background(), endpoints(t, slow.URL), d.checkpoint, 0, Config{RequestTimeout: 100 * time.Millisecond})
 	if rep.Failure == nil || rep.Attempts[0].Error != "timed out" {
 		t.Errorf("per request: %+v", rep.Failure)
 	}
-	rep = CheckBeacon(context.Background(), endpoints(t, slow.srv.URL, slow.srv.URL), d.checkpoint, 0, Config{RequestTimeout: 5 * time.Second, CheckTimeout: 150 * time.Millisecond})
+	rep = CheckBeacon(context.Background(), endpoints(t, slow.URL, slow.URL), d.checkpoint, 0, Config{RequestTimeout: 5 * time.Second, CheckTimeout: 150 * time.Millisecond})
 	if rep.Failure == nil || !strings.Contains(rep.Failure.Error, "longer than its limit of 150ms") {
 		t.Errorf("per check: %+v", rep.Failure)
 	}
@@ -418,7 +362,7 @@ func TestTimeoutsPerRequestAndPerCheck(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	rep = CheckBeacon(ctx, endpoints(t, slow.srv.URL), d.checkpoint, 0, quickConfig())
+	rep = CheckBeacon(ctx, endpoints(t, slow.URL), d.checkpoint, 0, quickConfig())
 	if rep.Failure == nil || rep.Failure.Class != ClassInterrupted {
 		t.Errorf("cancelled: %+v", rep.Failure)
 	}
@@ -427,11 +371,11 @@ func TestTimeoutsPerRequestAndPerCheck(t *testing.T) {
 func TestPeriodsBeyondOneRequestAreRefused(t *testing.T) {
 	d := loadLC(t)
 	b := newFakeBeacon(t, d)
-	rep := CheckBeacon(context.Background(), endpoints(t, b.srv.URL), d.checkpoint, d.first+MaxUpdatesPerCall, quickConfig())
+	rep := CheckBeacon(context.Background(), endpoints(t, b.URL), d.checkpoint, d.FirstPeriod+MaxUpdatesPerCall, quickConfig())
 	if rep.Failure == nil || rep.Failure.Class != ClassLimitExceeded || !strings.Contains(rep.Failure.Error, "at most 128") {
 		t.Errorf("failure %+v", rep.Failure)
 	}
-	for _, asked := range b.asked {
+	for _, asked := range b.Asked() {
 		if strings.Contains(asked, "updates") {
 			t.Errorf("asked %s", asked)
 		}
@@ -523,7 +467,7 @@ func TestNoSecretLeaves(t *testing.T) {
 	}
 
 	// The first release's API, with an honest provider last.
-	client := NewClient(endpoints(t, append(urls, honest.srv.URL)...), 5*time.Second)
+	client := NewClient(endpoints(t, append(urls, honest.URL)...), 5*time.Second)
 	out, err := CheckOnline(context.Background(), client, d.checkpoint, 867)
 	if err != nil || len(out.Results) != 6 {
 		t.Fatalf("CheckOnline: %v, %d results", err, len(out.Results))

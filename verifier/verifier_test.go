@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/herumi/bls-eth-go-binary/bls"
+	"github.com/icconsole/ic/internal/beacontest"
 	"github.com/icconsole/ic/internal/lightclienttest"
 )
 
@@ -384,63 +384,12 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 	}
 }
 
-// beaconServer serves the shared mainnet data as a beacon API would.
-func beaconServer(t *testing.T) (*httptest.Server, Root) {
-	d := testdata(t)
-	boot := read(t, filepath.Join(d, "helios-capella", "bootstrap.json"))
-	b, _ := DecodeBootstrap(boot)
-	root := b.Header.HashTreeRoot()
-	updates := read(t, filepath.Join(d, "helios-capella", "updates.json"))
-	genesis := read(t, filepath.Join(d, "beacon_genesis.json"))
-	mux := http.NewServeMux()
-	mux.HandleFunc("/eth/v1/beacon/genesis", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, `{"data": %s}`, genesis)
-	})
-	mux.HandleFunc("/eth/v1/config/fork_schedule", func(w http.ResponseWriter, r *http.Request) {
-		var items []string
-		prev := [4]byte{}
-		for _, f := range MainnetForks {
-			items = append(items, fmt.Sprintf(`{"previous_version":"0x%x","current_version":"0x%x","epoch":"%d"}`, prev, f.Version, f.Epoch))
-			prev = f.Version
-		}
-		fmt.Fprintf(w, `{"data":[%s]}`, strings.Join(items, ","))
-	})
-	mux.HandleFunc("/eth/v1/beacon/light_client/bootstrap/", func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasSuffix(r.URL.Path, fmt.Sprintf("0x%x", root)) {
-			http.Error(w, `{"code":404,"message":"no bootstrap"}`, 404)
-			return
-		}
-		w.Write(boot)
-	})
-	mux.HandleFunc("/eth/v1/beacon/light_client/updates", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Query().Get("start_period") != "862" {
-			http.Error(w, `{"code":400}`, 400)
-			return
-		}
-		w.Write(updates)
-	})
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return srv, root
-}
-
 func TestFailoverClassifiesEachFailure(t *testing.T) {
-	deny := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		w.WriteHeader(http.StatusForbidden)
-		fmt.Fprint(w, "Host not in allowlist")
-	}))
-	defer deny.Close()
-	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusBadGateway)
-		fmt.Fprint(w, "<html>502 Bad Gateway</html>")
-	}))
-	defer down.Close()
-	html := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, "<!doctype html><title>login</title>")
-	}))
-	defer html.Close()
-	good, checkpoint := beaconServer(t)
+	deny := beacontest.Answering(t, http.StatusForbidden, "text/plain", "Host not in allowlist")
+	down := beacontest.Answering(t, http.StatusBadGateway, "", "<html>502 Bad Gateway</html>")
+	html := beacontest.Answering(t, http.StatusOK, "", "<!doctype html><title>login</title>")
+	d := loadLC(t)
+	good, checkpoint := newFakeBeacon(t, d), d.checkpoint
 
 	// The deny URL carries credentials: they must never be shown.
 	denyURL := strings.Replace(deny.URL, "http://", "http://user:s3cret@", 1) + "/?apikey=topsecret"
@@ -637,14 +586,20 @@ func benchCold(b *testing.B, opts Options) {
 	u.NextCommittee = nil // the next committee's deserialisation is not part of this check
 	defer cpuPerOp(b)()
 	for b.Loop() {
-		k := NewCheckerWith(g, MainnetForks, opts)
-		c, err := k.TrustBootstrap(boot, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if r, _ := k.CheckUpdate(c, u); !r.OK() {
-			b.Fatal(r.Error)
-		}
+		checkFresh(b, g, opts, boot, u)
+	}
+}
+
+// checkFresh checks u with a new checker made with opts: the first check
+// after a start, with whatever opts.Cache holds.
+func checkFresh(b *testing.B, g Genesis, opts Options, boot *Bootstrap, u *Update) {
+	k := NewCheckerWith(g, MainnetForks, opts)
+	c, err := k.TrustBootstrap(boot, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if r, _ := k.CheckUpdate(c, u); !r.OK() {
+		b.Fatal(r.Error)
 	}
 }
 
@@ -675,14 +630,7 @@ func benchCachedRoot(b *testing.B, strict bool) {
 	}
 	defer cpuPerOp(b)()
 	for b.Loop() {
-		k := NewCheckerWith(g, MainnetForks, opts)
-		c, err := k.TrustBootstrap(boot, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if r, _ := k.CheckUpdate(c, u); !r.OK() {
-			b.Fatal(r.Error)
-		}
+		checkFresh(b, g, opts, boot, u)
 	}
 	b.StopTimer()
 	if ev := k.CacheEvents(); len(ev) != 1 {
