@@ -52,6 +52,8 @@ type Service struct {
 	// draftOwner keeps drafts apart per principal in a served session
 	// ("": the one operator of a local ledger; session.go).
 	draftOwner string
+	// writes hears of every write in flight (nil: nobody; watch.go).
+	writes WriteTracker
 }
 
 // New returns a service over db and books; now is the clock (nil: the
@@ -247,6 +249,7 @@ type Declaration struct {
 // in one transaction. Retried with the same key it returns the incident
 // declared the first time.
 func (s *Service) Declare(ctx context.Context, d Declaration) (Status, Entry, error) {
+	defer s.beginWrite()()
 	pol, err := s.Policy(d.Book)
 	if err != nil {
 		return Status{}, Entry{}, err
@@ -310,6 +313,7 @@ func (s *Service) Declare(ctx context.Context, d Declaration) (Status, Entry, er
 // writer appends concurrently the state is re-read and the rules applied
 // again, so a check never passes on a stale view.
 func (s *Service) Append(ctx context.Context, id string, by Actor, key string, payload Payload) (Entry, error) {
+	defer s.beginWrite()()
 	if err := by.mayWrite(payload.Kind()); err != nil {
 		return Entry{}, err
 	}
