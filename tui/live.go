@@ -17,8 +17,10 @@ import (
 // has to say (a shutdown).
 
 // LiveMsg says an incident's timeline moved: its standing now and the
-// entries after those the server sent before. A console that holds an
-// older entry than the first one here reads the gap itself.
+// entries after those the server sent before. A console whose newest
+// entry is older than the first one here (or than the standing, when the
+// server sent no entries because the console fell too far behind) reads
+// the gap itself.
 type LiveMsg struct {
 	Incident string
 	Status   incident.Status
@@ -58,7 +60,8 @@ func (m *Model) live(msg LiveMsg) tea.Cmd {
 	if m.incident == nil || msg.Incident != m.incident.ID || !m.c.ledger() {
 		return nil
 	}
-	if len(msg.Entries) > 0 && msg.Entries[0].Seq > m.timeline.lastSeq()+1 {
+	last := m.timeline.lastSeq()
+	if (len(msg.Entries) > 0 && msg.Entries[0].Seq > last+1) || (len(msg.Entries) == 0 && msg.Status.Events > last) {
 		// The console missed entries (it loaded the incident while they
 		// were sent): it reads from what it holds.
 		if m.polling {
