@@ -21,6 +21,8 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/icconsole/ic/cli"
 )
 
 // The tests here run the real ic binary (ic serve) and drive it with real
@@ -28,6 +30,10 @@ import (
 
 // icBinary is the ic built once for these tests.
 var icBinary string
+
+// The tests run the ic binary, which go test's cache does not see; naming
+// the command line's package here makes a change to it run them again.
+var _ = cli.RunServed
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "ic-serve-test")
