@@ -13,7 +13,11 @@ func (s *Service) LedgerSize(ctx context.Context) (uint64, error) {
 
 // WriteTracker hears when a write to the ledger starts and when it has
 // returned (committed or refused): a server that stops waits for the
-// writes in flight, so an entry a session made is never cut off.
+// writes in flight, so an entry a session made is never cut off. Begin
+// may make the write wait its turn: SQLite admits one writer at a time
+// anyway, and writers of one process that take turns are spared the
+// re-checks of an optimistic append that lost a race (Append retries
+// when the head moved). Begin and End are never nested.
 type WriteTracker interface {
 	Begin()
 	End()

@@ -16,6 +16,12 @@ import (
 	"github.com/icconsole/ic/tui"
 )
 
+// liveEvery is the least time between two updates of the ledger sent to
+// one console. A console redraws its whole screen for each, and twenty
+// people writing at once would otherwise have every console redraw for
+// every entry; entries that arrive meanwhile go in the next update.
+const liveEvery = 100 * time.Millisecond
+
 // maxPending is how many entries wait for one slow session before the
 // server stops keeping them: that session then gets the incident's
 // standing only and reads what it missed itself.
@@ -94,7 +100,9 @@ func (e errTooMany) Error() string {
 }
 
 // join adds a session of g, refused beyond limit sessions a key (0: no
-// limit).
+// limit). Only consoles are shown to the others: a script's command
+// comes and goes in a moment, and announcing each would redraw every
+// console for nothing.
 func (h *hub) join(g Grant, console bool, end func(), limit int) (*person, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -112,7 +120,9 @@ func (h *hub) join(g Grant, console bool, end func(), limit int) (*person, error
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	p.touch()
 	h.people[p.id] = p
-	h.presenceLocked()
+	if console {
+		h.presenceLocked()
+	}
 	return p, nil
 }
 
@@ -122,7 +132,9 @@ func (h *hub) leave(p *person) {
 	defer h.mu.Unlock()
 	delete(h.people, p.id)
 	close(p.done)
-	h.presenceLocked()
+	if p.console {
+		h.presenceLocked()
+	}
 }
 
 // attach gives a console's program to its sender, which runs until the
@@ -137,6 +149,7 @@ func (h *hub) attach(p *person, prog *tea.Program) {
 }
 
 func (p *person) send() {
+	var lastLive time.Time
 	for {
 		select {
 		case <-p.done:
@@ -144,6 +157,18 @@ func (p *person) send() {
 		case <-p.wake:
 		}
 		p.mu.Lock()
+		if len(p.order) > 0 {
+			if wait := time.Until(lastLive.Add(liveEvery)); wait > 0 {
+				p.mu.Unlock()
+				select {
+				case <-p.done:
+					return
+				case <-time.After(wait):
+				}
+				p.mu.Lock()
+			}
+			lastLive = time.Now()
+		}
 		prog := p.program
 		var msgs []tea.Msg
 		if p.presence != nil {
@@ -190,7 +215,7 @@ func (h *hub) presenceLocked() {
 		count := map[where]int{}
 		var order []where
 		for _, o := range h.people {
-			if o.id == p.id {
+			if o.id == p.id || !o.console {
 				continue
 			}
 			o.mu.Lock()
@@ -259,14 +284,19 @@ func (h *hub) watch(ctx context.Context, idle time.Duration) {
 		if n == size {
 			continue
 		}
+		if err := h.fanOut(ctx); err != nil {
+			if ctx.Err() == nil {
+				h.log("reading what moved: %v (retrying)", err)
+			}
+			continue // size stays: the next tick reads it again
+		}
 		size = n
-		h.fanOut(ctx)
 	}
 }
 
 // fanOut reads what moved on each incident a console shows and queues it
 // for the consoles on it.
-func (h *hub) fanOut(ctx context.Context) {
+func (h *hub) fanOut(ctx context.Context) error {
 	h.mu.Lock()
 	watched := map[string][]*person{}
 	for _, p := range h.people {
@@ -286,17 +316,25 @@ func (h *hub) fanOut(ctx context.Context) {
 		last[id] = h.sent[id]
 	}
 	h.mu.Unlock()
+	var failed error
 	for id, people := range watched {
 		head, err := h.svc.HeadSeq(ctx, id)
-		if err != nil || head <= last[id] {
+		if err == nil && head <= last[id] {
 			continue
 		}
-		st, err := h.svc.Status(ctx, id)
+		var st incident.Status
+		var entries []incident.Entry
+		if err == nil {
+			st, err = h.svc.Status(ctx, id)
+		}
+		if err == nil {
+			entries, err = h.svc.Entries(ctx, incident.Range{Incident: id, AfterSeq: last[id]})
+		}
 		if err != nil {
+			failed = fmt.Errorf("%s: %w", incident.ShortID(id), err)
 			continue
 		}
-		entries, err := h.svc.Entries(ctx, incident.Range{Incident: id, AfterSeq: last[id]})
-		if err != nil || len(entries) == 0 {
+		if len(entries) == 0 {
 			continue
 		}
 		h.mu.Lock()
@@ -308,6 +346,7 @@ func (h *hub) fanOut(ctx context.Context) {
 			p.queue(id, st, entries)
 		}
 	}
+	return failed
 }
 
 // queue merges what moved into what waits for the person.
@@ -395,8 +434,12 @@ func (h *hub) each(fn func(*person)) {
 
 // writes counts the ledger writes in flight (incident.WriteTracker): a
 // draining server waits for them, and each one that ends wakes the
-// watcher, so the others see it without waiting for the tick.
+// watcher, so the others see it without waiting for the tick. The
+// server's writes take turns (turn): twenty people appending to one
+// timeline at once would otherwise race, and every loser re-reads the
+// incident and re-applies the rules before trying again.
 type writes struct {
+	turn  sync.Mutex
 	mu    sync.Mutex
 	n     int
 	idle  chan struct{} // closed while n == 0
@@ -411,14 +454,16 @@ func newWrites(nudge chan struct{}) *writes {
 
 func (w *writes) Begin() {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if w.n == 0 {
 		w.idle = make(chan struct{})
 	}
 	w.n++
+	w.mu.Unlock()
+	w.turn.Lock()
 }
 
 func (w *writes) End() {
+	w.turn.Unlock()
 	w.mu.Lock()
 	w.n--
 	if w.n == 0 {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -122,10 +123,18 @@ func runLoad(b *testing.B, sessions, notes int) {
 				}
 				sc.write(marker(i, j))
 				time.Sleep(5 * time.Millisecond) // the text and enter as two key presses
+				closed := sc.closes()
 				sent[i][j] = time.Now()
 				sc.write("\r")
+				if !sc.waitClosed(closed, patience) {
+					b.Errorf("console %d: the note line did not close after note %d", i, j)
+					return
+				}
 				if !sc.waitSeen(i, j, patience) {
-					b.Errorf("console %d never showed its own note %d", i, j)
+					sc.mu.Lock()
+					tail := ansi.Strip(string(sc.texts[max(0, len(sc.texts)-4000):]))
+					sc.mu.Unlock()
+					b.Errorf("console %d never showed its own note %d; its screen ended with:\n%s", i, j, tail)
 					return
 				}
 			}
@@ -179,6 +188,9 @@ func runLoad(b *testing.B, sessions, notes int) {
 	lost, dup := 0, 0
 	for w := range screens {
 		for j := 0; j < notes; j++ {
+			if sent[w][j].IsZero() {
+				continue // never typed: the harness said why above
+			}
 			switch count[marker(w, j)] {
 			case 0:
 				lost++
@@ -210,6 +222,13 @@ func runLoad(b *testing.B, sessions, notes int) {
 func marker(w, j int) string { return fmt.Sprintf("M%02dx%02dy", w, j) }
 
 var markerRE = regexp.MustCompile(`M(\d\d)x(\d\d)y`)
+
+// rowRE is a note's marker on a timeline row ("... u07 (session) M07x12y"),
+// not on the note line where it is typed.
+var rowRE = regexp.MustCompile(`\(session\) +M(\d\d)x(\d\d)y`)
+
+// closedNote is the note line when nothing is being typed.
+const closedNote = "n or : writes a note"
 
 func percentile(sorted []float64, p float64) float64 {
 	if len(sorted) == 0 {
@@ -245,6 +264,7 @@ type loadScreen struct {
 	mu      sync.Mutex
 	seen    map[[2]int]time.Time
 	prompt  int
+	closed  int
 	texts   []byte // the last bytes, for waitText
 	changed chan struct{}
 }
@@ -282,14 +302,15 @@ func (sc *loadScreen) read(r io.Reader) {
 		if n > 0 {
 			chunk := append(carry, buf[:n]...)
 			sc.mu.Lock()
-			for _, m := range markerRE.FindAllSubmatch(chunk, -1) {
+			for _, m := range rowRE.FindAllSubmatch(chunk, -1) {
 				w, _ := strconv.Atoi(string(m[1]))
 				j, _ := strconv.Atoi(string(m[2]))
 				if _, ok := sc.seen[[2]int{w, j}]; !ok {
 					sc.seen[[2]int{w, j}] = now
 				}
 			}
-			sc.prompt += bytes.Count(chunk[len(carry):], []byte("note>")) + crossing(carry, buf[:n], "note>")
+			sc.prompt += bytes.Count(buf[:n], []byte("note>")) + crossing(carry, buf[:n], "note>")
+			sc.closed += bytes.Count(buf[:n], []byte(closedNote)) + crossing(carry, buf[:n], closedNote)
 			sc.texts = append(sc.texts, buf[:n]...)
 			if len(sc.texts) > 64<<10 {
 				sc.texts = append([]byte(nil), sc.texts[len(sc.texts)-32<<10:]...)
@@ -297,9 +318,9 @@ func (sc *loadScreen) read(r io.Reader) {
 			close(sc.changed)
 			sc.changed = make(chan struct{})
 			sc.mu.Unlock()
-			// Keep a marker's length of tail so one cut between reads is
-			// still found (a marker already counted is not counted twice).
-			keep := min(len(chunk), 8)
+			// Keep a row's tail so a marker cut between reads is still
+			// found (a marker already counted is not counted twice).
+			keep := min(len(chunk), 64)
 			carry = append([]byte(nil), chunk[len(chunk)-keep:]...)
 		}
 		if err != nil {
@@ -323,6 +344,16 @@ func (sc *loadScreen) prompts() int {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	return sc.prompt
+}
+
+func (sc *loadScreen) closes() int {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return sc.closed
+}
+
+func (sc *loadScreen) waitClosed(mark int, d time.Duration) bool {
+	return sc.wait(d, func() bool { return sc.closed > mark })
 }
 
 func (sc *loadScreen) seenAt(w, j int) (time.Time, bool) {
