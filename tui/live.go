@@ -65,6 +65,9 @@ func (m *Model) live(msg LiveMsg) tea.Cmd {
 		// The console missed entries (it loaded the incident while they
 		// were sent): it reads from what it holds.
 		if m.polling {
+			// A read is under way, perhaps from before these entries:
+			// read again when it is back.
+			m.repoll = true
 			return nil
 		}
 		m.polling = true

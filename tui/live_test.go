@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	tea "github.com/charmbracelet/bubbletea"
+
 	"github.com/icconsole/ic/incident"
 )
 
@@ -49,10 +51,28 @@ func TestLiveConsoleFollowsTheWatcher(t *testing.T) {
 	if !strings.Contains(v, "first of two") || !strings.Contains(v, "second of two") {
 		t.Errorf("a gap in what the watcher sent was not read:\n%s", v)
 	}
+	// Entries past a gap while a read is under way: read again after it.
+	if _, err := opts.Service.Append(ctx, inc.ID, bob, "", incident.Note{Text: "third"}); err != nil {
+		t.Fatal(err)
+	}
+	e5, _ := opts.Service.Append(ctx, inc.ID, bob, "", incident.Note{Text: "fourth"})
+	st, _ = opts.Service.Status(ctx, inc.ID)
+	mm := m.(Model)
+	mm.polling = true // a read started before e4 and e5
+	m, cmd := tea.Model(mm).Update(LiveMsg{Incident: inc.ID, Status: st, Entries: []incident.Entry{e5}})
+	if cmd != nil || !m.(Model).repoll {
+		t.Fatal("a gap during a read was not kept for later")
+	}
+	stale, _ := opts.Service.Status(ctx, inc.ID)
+	stale.Events = e3.Seq
+	m = drive(t, m, polledMsg{id: inc.ID, status: stale})
+	if v := m.View(); !strings.Contains(v, "third") || !strings.Contains(v, "fourth") {
+		t.Errorf("the entries past the gap were not read after the read under way:\n%s", v)
+	}
 	// Entries of another incident are not this console's.
 	m = drive(t, m, LiveMsg{Incident: strings.Repeat("0", 64), Status: st, Entries: []incident.Entry{e3}})
 	tl := m.(Model).timeline
-	if got := tl.lastSeq(); got != e3.Seq {
+	if got := tl.lastSeq(); got != e5.Seq {
 		t.Errorf("timeline ends at seq %d, want %d", got, e3.Seq)
 	}
 	// Who else is here, and a notice from the server.

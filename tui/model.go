@@ -130,6 +130,9 @@ type Model struct {
 	statusErr   bool
 	// others are the other people on a served console's server.
 	others []Presence
+	// repoll: the server sent entries past a gap while a read was under
+	// way; the console reads again when that read is back (live.go).
+	repoll bool
 }
 
 // Requests the panes post to the root (common.post).
@@ -395,6 +398,10 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.timeline.setStatus(&st)
 		m.timeline.append(msg.events, st.Events)
 		m.steps.record(msg.events)
+		if m.repoll {
+			m.repoll, m.polling = false, true
+			return poll(m.c.ctx, m.c.svc, m.incident.ID, m.timeline.lastSeq())
+		}
 		return nil
 	case olderLoadedMsg:
 		if msg.err != nil {
