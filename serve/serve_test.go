@@ -1,6 +1,7 @@
 package serve_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -361,5 +362,64 @@ func TestRevokedKeyIsRefused(t *testing.T) {
 	}
 	if r := s.run(alice, "", "version"); r.code != 0 {
 		t.Errorf("alice after bob's revocation: %+v", r)
+	}
+}
+
+// A served approver approves a two-party step with the session as the
+// proof; a responder may not; verify accepts the result.
+func TestServedApproval(t *testing.T) {
+	alice, bob, rita := newUser(t, "alice", ""), newUser(t, "bob", "approver"), newUser(t, "rita", "")
+	carol := newUser(t, "carol", "approver")
+	s := startServer(t, []user{alice, bob, rita, carol}, serverOptions{})
+	r := s.run(alice, "", "routine", "start", "TPAF-001", "--json")
+	if r.code != 0 {
+		t.Fatalf("routine start: %+v", r)
+	}
+	var run struct {
+		ShortID string `json:"short_id"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &run); err != nil || run.ShortID == "" {
+		t.Fatalf("routine start printed %q: %v", r.stdout, err)
+	}
+	id := run.ShortID
+	if r := s.run(rita, "", "approve", id, "TPAF-001", "11"); r.code != 1 || !strings.Contains(r.stderr, "only an approver may approve") {
+		t.Errorf("a responder approving: %+v", r)
+	}
+	if r := s.run(bob, "", "approve", id, "TPAF-001", "11"); r.code != 1 || !strings.Contains(r.stderr, "bob holds no approver role") {
+		t.Errorf("an approver without the book role: %+v", r)
+	}
+	for _, args := range [][]string{{"role", id, "approver", "bob"}, {"role", id, "compliance", "carol"}} {
+		if r := s.run(alice, "", args...); r.code != 0 {
+			t.Fatal(r)
+		}
+	}
+	for n := 1; n <= 9; n++ {
+		if r := s.run(alice, "", "step", id, "TPAF-001", fmt.Sprint(n)); r.code != 0 {
+			t.Fatalf("step %d: %+v", n, r)
+		}
+	}
+	// Step 10 needs the compliance officer's approval, step 11 the approver's.
+	if r := s.run(carol, "", "approve", id, "TPAF-001", "10"); r.code != 0 {
+		t.Fatalf("compliance approval: %+v", r)
+	}
+	if r := s.run(rita, "", "step", id, "TPAF-001", "10"); r.code != 0 {
+		t.Fatalf("step 10: %+v", r)
+	}
+	r = s.run(bob, "", "approve", id, "TPAF-001", "11", "--json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"proof": "session"`) {
+		t.Fatalf("served approval: %+v", r)
+	}
+	// The step itself, by someone else than the approver and the requester.
+	if r := s.run(rita, "", "step", id, "TPAF-001", "11"); r.code != 0 {
+		t.Fatalf("step 11 after the approval: %+v", r)
+	}
+	if r := s.run(bob, "", "verify", "--full"); r.code != 0 {
+		t.Errorf("verify with a session approval: %+v", r)
+	}
+	entries := s.timeline(alice, id)
+	for _, e := range entries {
+		if e.Type == "approval" && e.Identity != "session:"+map[string]string{"bob": bob.fingerprint(), "carol": carol.fingerprint()}[e.Actor] {
+			t.Errorf("approval recorded as %s %s", e.Actor, e.Identity)
+		}
 	}
 }
