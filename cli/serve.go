@@ -132,9 +132,9 @@ func RunServed(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	return exitCode(err, nil, stderr)
 }
 
-// servedFlags are the global options a served session may not set: they
-// would name another ledger, other books or someone else.
-var servedFlags = []string{"actor", "db", "runbooks", "checkpoint-dir", "allowed-signers", "output"}
+// servedFlags are the options a served session may not set: they would
+// name another ledger, other books, someone else, or a file on the server.
+var servedFlags = []string{"actor", "db", "runbooks", "checkpoint-dir", "allowed-signers", "output", "key-file"}
 
 // servedOff are the commands a served session may not run, and why: each
 // reads or writes a file on the server, or would serve again.

@@ -386,9 +386,34 @@ func (s *Server) command(sess ssh.Session, p *person, svc *incident.Service, act
 		case <-ctx.Done():
 		}
 	}()
-	code := s.cfg.Run(ctx, args, in, sess, sess.Stderr(), Session{Actor: actor, Key: sess.PublicKey(), Service: svc})
+	code := s.cfg.Run(ctx, args, &cutStdin{r: in, gone: sess.Context().Done()}, sess, sess.Stderr(), Session{Actor: actor, Key: sess.PublicKey(), Service: svc})
 	if why := p.reason(); why != "" {
 		fmt.Fprintf(sess.Stderr(), "ic serve: %s\n", why)
 	}
 	_ = sess.Exit(code)
+}
+
+// cutStdin tells the end of a command's input from a lost connection: both
+// reach the channel as an end of file, but a lost connection also ends the
+// session's context at once. Text cut off with its connection must not
+// become an entry.
+type cutStdin struct {
+	r    io.Reader
+	gone <-chan struct{}
+}
+
+// lostGrace is how long an end of input waits to learn whether the
+// connection went with it.
+const lostGrace = 50 * time.Millisecond
+
+func (c *cutStdin) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	if errors.Is(err, io.EOF) {
+		select {
+		case <-c.gone:
+			return n, errors.New("the connection was lost before the end of the input: nothing was recorded")
+		case <-time.After(lostGrace):
+		}
+	}
+	return n, err
 }

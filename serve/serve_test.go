@@ -283,10 +283,17 @@ func TestClientsCutAtAnyByte(t *testing.T) {
 	in, _ := sess.StdinPipe()
 	_ = sess.Start(shellQuote([]string{"note", id, "-"}))
 	_, _ = in.Write([]byte("partial text"))
+	time.Sleep(300 * time.Millisecond) // the text reaches the server (no timing is asserted)
 	c.Conn.Close()
 	// Still serving, and the ledger is whole.
 	if r := s.run(alice, "", "note", id, "still here"); r.code != 0 {
 		t.Fatalf("after the cuts: %+v\n%s", r, s.stderr)
+	}
+	// Text cut off with its connection is not a note.
+	for _, e := range s.timeline(alice, id) {
+		if strings.Contains(string(e.Payload), "partial text") {
+			t.Errorf("stdin cut with its connection was recorded as seq %d", e.Seq)
+		}
 	}
 	if r := s.run(alice, "", "verify"); r.code != 0 {
 		t.Errorf("verify after the cuts: %+v", r)
