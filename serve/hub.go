@@ -399,7 +399,9 @@ func (p *person) stop(why string) {
 	prog := p.program
 	p.mu.Unlock()
 	if prog != nil {
-		prog.Quit()
+		// Not waited for: a console whose client stopped reading may
+		// take its time, and the drain closes it at its deadline.
+		go prog.Quit()
 		return
 	}
 	p.end()
