@@ -44,6 +44,15 @@ It counts only when your key is in the allowed-signers file (--allowed-signers o
 			if err != nil {
 				return err
 			}
+			if e.session != nil {
+				// A served session cannot sign with the client's key: the
+				// session's authenticated key is the proof (ic serve).
+				entry, err := svc.ApproveInSession(e.ctx, id, args[1], n, role, e.session.Actor, e.session.Key, key)
+				if err != nil {
+					return err
+				}
+				return e.printEntry(svc, entry, asJSON)
+			}
 			signer, err := signers.LoadSigner(e.ctx, keyFile)
 			if err != nil {
 				return err

@@ -30,6 +30,7 @@ import (
 	"github.com/icconsole/ic/internal/signers"
 	"github.com/icconsole/ic/internal/termsafe"
 	"github.com/icconsole/ic/runbook"
+	"github.com/icconsole/ic/serve"
 )
 
 // Main runs one command line and returns the process exit code. SIGINT,
@@ -90,6 +91,10 @@ type env struct {
 	// closers run when the command is done (the runbook folder).
 	closers []func() error
 	cfg     *config // the configuration file, read once (config.go)
+	// session is the served session this command runs for (ic serve;
+	// serve.go), nil for a local ic: its principal is the actor, and the
+	// server's ledger is not closed when the command ends.
+	session *serve.Session
 }
 
 // execute builds the command tree and runs args through it.
@@ -143,7 +148,7 @@ func (e *env) close() {
 	for _, c := range e.closers {
 		_ = c()
 	}
-	if e.svc != nil {
+	if e.svc != nil && e.session == nil {
 		if err := e.svc.Close(); err != nil {
 			fmt.Fprintf(e.stderr, "ic: warning: closing the ledger: %v\n", err)
 		}
@@ -396,6 +401,9 @@ func (e *env) now() time.Time { return e.clock()().UTC() }
 // is not the login name (identity asserted: a scribe transcribing for
 // someone else, shown as such everywhere).
 func (e *env) by() incident.Actor {
+	if e.session != nil {
+		return e.session.Actor
+	}
 	login := loginName()
 	if name := firstNonEmpty(e.actor, os.Getenv("IC_ACTOR"), e.configActor()); name != "" && name != login {
 		return incident.Actor{Name: name, Via: incident.ViaAsserted}

@@ -75,7 +75,7 @@ With no command, in a terminal, ic opens the full-screen console: declare an inc
 	root.AddCommand(e.ledgerCommands()...)
 	root.AddCommand(e.keyCommand(), e.checkpointCommand(), e.receiptCommand(), e.verifyReceiptCommand())
 	root.AddCommand(e.reviewCommand(), e.routineCommand(), e.synccheckCommand(), e.versionCommand())
-	root.AddCommand(e.configCommand())
+	root.AddCommand(e.configCommand(), e.serveCommand())
 	root.SetHelpCommandGroupID("")
 	root.SetCompletionCommandGroupID("")
 	return root

@@ -18,8 +18,12 @@ type Drafts struct {
 	path string
 }
 
-// Drafts returns the drafts kept beside the ledger.
-func (s *Service) Drafts() Drafts { return Drafts{path: s.db.Path() + ".draft"} }
+// Drafts returns the draft typed while no incident was open, kept beside
+// the ledger (a served session's, per principal: session.go).
+func (s *Service) Drafts() Drafts {
+	unattached, _ := s.draftPaths()
+	return Drafts{path: unattached}
+}
 
 // Path is the draft file.
 func (d Drafts) Path() string { return d.path }

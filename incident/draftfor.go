@@ -18,5 +18,6 @@ func (s *Service) DraftFor(id string) Drafts {
 	if !fullID.MatchString(id) {
 		return s.Drafts()
 	}
-	return Drafts{path: filepath.Join(s.db.Path()+".drafts", id)}
+	_, dir := s.draftPaths()
+	return Drafts{path: filepath.Join(dir, id)}
 }

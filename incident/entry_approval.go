@@ -35,6 +35,11 @@ type Approval struct {
 	Head        string       `json:"head"` // the timeline's head when signing: "seq:hash"
 	SignedAt    time.Time    `json:"signed_at"`
 	Signature   string       `json:"signature"` // armored SSHSIG over Statement
+	// Proof is ProofSession for an approval proven by the served session
+	// that recorded it (session.go), with the session role it had; empty
+	// for a signed one.
+	Proof       string `json:"proof,omitempty"`
+	SessionRole string `json:"session_role,omitempty"`
 }
 
 func init() { register[Approval]() }
@@ -42,6 +47,9 @@ func init() { register[Approval]() }
 func (Approval) Kind() string { return "approval" }
 
 func (a Approval) Line() string {
+	if a.Proof == ProofSession {
+		return fmt.Sprintf("approved %s step %d as %s by %s (session key %s)", a.Procedure.ID, a.Step, a.Role, a.Signer, a.Fingerprint)
+	}
 	return fmt.Sprintf("approved %s step %d as %s by %s (key %s)", a.Procedure.ID, a.Step, a.Role, a.Signer, a.Fingerprint)
 }
 
@@ -86,22 +94,14 @@ func (a Approval) check(r *rules) (Payload, error) {
 	if a.Role != need.Role {
 		return nil, refuse("%s step %d is approved by a %s, not a %s", p.ID, a.Step, need.Role, a.Role)
 	}
-	if r.svc.allowed == nil {
-		return nil, refuse("no allowed-signers file is configured, so no approval can be checked (--allowed-signers FILE, IC_ALLOWED_SIGNERS or the configuration)")
+	var principal string
+	if a.Proof == ProofSession {
+		principal, err = a.checkSessionProof(r)
+	} else {
+		principal, err = a.checkSignatureProof(r)
 	}
-	key, err := a.verifySignature(r.st.ID)
 	if err != nil {
-		return nil, refuse("approval of %s step %d: %v", p.ID, a.Step, err)
-	}
-	principal, ok := r.svc.allowed.Principal(key, SignatureNamespace, r.now)
-	if !ok {
-		return nil, refuse("key %s is not in the allowed signers (%s): its approval does not count", signers.Fingerprint(key), r.svc.allowed.Path)
-	}
-	if principal != a.Signer || principal != r.by.Name {
-		return nil, refuse("key %s belongs to %s in the allowed signers, not %s", signers.Fingerprint(key), principal, a.Signer)
-	}
-	if r.by.Via != ViaKey || r.by.Key != signers.Fingerprint(key) {
-		return nil, refuse("an approval is recorded by its signer, identified by the key that signed it (%s)", signers.Fingerprint(key))
+		return nil, err
 	}
 	if d := r.now.Sub(a.SignedAt); d < -5*time.Minute || d > need.Window {
 		return nil, refuse("the approval was signed at %s; it must be recorded within %s of signing", a.SignedAt.Format(time.RFC3339), need.Window)
@@ -138,6 +138,33 @@ func (a Approval) check(r *rules) (Payload, error) {
 	}
 	a.Text = termsafe.EscapeLine(a.Text)
 	return a, nil
+}
+
+// checkSignatureProof checks a signed approval: the signature over the
+// statement, by a key the allowed signers give to the signer, recorded by
+// that signer identified by that key; it returns the signer's principal.
+func (a Approval) checkSignatureProof(r *rules) (string, error) {
+	if a.Proof != "" {
+		return "", refuse("approval proof %q is not one ic knows (a signature, or %q)", termsafe.EscapeLine(a.Proof), ProofSession)
+	}
+	if r.svc.allowed == nil {
+		return "", refuse("no allowed-signers file is configured, so no approval can be checked (--allowed-signers FILE, IC_ALLOWED_SIGNERS or the configuration)")
+	}
+	key, err := a.verifySignature(r.st.ID)
+	if err != nil {
+		return "", refuse("approval of %s step %d: %v", a.Procedure.ID, a.Step, err)
+	}
+	principal, ok := r.svc.allowed.Principal(key, SignatureNamespace, r.now)
+	if !ok {
+		return "", refuse("key %s is not in the allowed signers (%s): its approval does not count", signers.Fingerprint(key), r.svc.allowed.Path)
+	}
+	if principal != a.Signer || principal != r.by.Name {
+		return "", refuse("key %s belongs to %s in the allowed signers, not %s", signers.Fingerprint(key), principal, a.Signer)
+	}
+	if r.by.Via != ViaKey || r.by.Key != signers.Fingerprint(key) {
+		return "", refuse("an approval is recorded by its signer, identified by the key that signed it (%s)", signers.Fingerprint(key))
+	}
+	return principal, nil
 }
 
 // checkHead checks that a head cited when signing ("seq:hash") is an entry

@@ -49,6 +49,11 @@ type Service struct {
 	signer        *checkpoint.Signer
 	checkpointDir string
 	warn          func(string)
+	// draftOwner keeps drafts apart per principal in a served session
+	// ("": the one operator of a local ledger; session.go).
+	draftOwner string
+	// writes hears of every write in flight (nil: nobody; watch.go).
+	writes WriteTracker
 }
 
 // New returns a service over db and books; now is the clock (nil: the
@@ -126,6 +131,10 @@ type Actor struct {
 	Via string
 	// Key is the SSH key fingerprint (SHA256:...) for ViaKey and ViaSession.
 	Key string
+	// SessionRole is what a served session's key was granted
+	// (RoleObserver, RoleResponder, RoleApprover; session.go): it limits
+	// what the session may write. Empty outside a served session.
+	SessionRole string
 }
 
 // How an actor's name was established.
@@ -240,6 +249,7 @@ type Declaration struct {
 // in one transaction. Retried with the same key it returns the incident
 // declared the first time.
 func (s *Service) Declare(ctx context.Context, d Declaration) (Status, Entry, error) {
+	defer s.beginWrite()()
 	pol, err := s.Policy(d.Book)
 	if err != nil {
 		return Status{}, Entry{}, err
@@ -249,6 +259,9 @@ func (s *Service) Declare(ctx context.Context, d Declaration) (Status, Entry, er
 		return Status{}, Entry{}, err
 	}
 	title = termsafe.EscapeLine(title)
+	if err := d.By.mayWrite((Declared{}).Kind()); err != nil {
+		return Status{}, Entry{}, err
+	}
 	actor, err := cleanName("actor", d.By.Name)
 	if err != nil {
 		return Status{}, Entry{}, err
@@ -300,6 +313,10 @@ func (s *Service) Declare(ctx context.Context, d Declaration) (Status, Entry, er
 // writer appends concurrently the state is re-read and the rules applied
 // again, so a check never passes on a stale view.
 func (s *Service) Append(ctx context.Context, id string, by Actor, key string, payload Payload) (Entry, error) {
+	defer s.beginWrite()()
+	if err := by.mayWrite(payload.Kind()); err != nil {
+		return Entry{}, err
+	}
 	actor, err := cleanName("actor", by.Name)
 	if err != nil {
 		return Entry{}, err
@@ -319,7 +336,7 @@ func (s *Service) Append(ctx context.Context, id string, by Actor, key string, p
 		if st.Closed && !pol.AllowedAfterClose(payload.Kind()) {
 			return Entry{}, refuse("%s is %s (closed): a %s cannot be added; allowed after close: %s", st.Short(), st.State, payload.Kind(), allowedAfterClose(pol))
 		}
-		checked, err := payload.check(&rules{ctx: ctx, svc: s, st: st, pol: pol, by: Actor{Name: actor, Via: by.Via, Key: by.Key}, now: s.stamp()})
+		checked, err := payload.check(&rules{ctx: ctx, svc: s, st: st, pol: pol, by: Actor{Name: actor, Via: by.Via, Key: by.Key, SessionRole: by.SessionRole}, now: s.stamp()})
 		if err != nil {
 			return Entry{}, err
 		}
@@ -430,6 +447,9 @@ func joinIDs(ids []string) string { return strings.Join(ids, ", ") }
 func (s *Service) AttachEvidence(ctx context.Context, id string, by Actor, key, name, label string, data []byte) (Entry, error) {
 	if len(data) > MaxEvidenceBytes {
 		return Entry{}, refuse("evidence %s is %d bytes, over the limit of %d (keep it elsewhere and attach its sha256 in a note)", name, len(data), MaxEvidenceBytes)
+	}
+	if err := by.mayWrite((Evidence{}).Kind()); err != nil {
+		return Entry{}, err // before the bytes are stored: a refused writer leaves no blob
 	}
 	sum := sha256.Sum256(data)
 	st, pol, err := s.statusAndPolicy(ctx, id)

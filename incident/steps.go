@@ -90,6 +90,12 @@ func (r *rules) stepRules(kind string, ref ProcedureRef, n int) error {
 	if kind != (StepChecked{}).Kind() {
 		return nil
 	}
+	if m := marks[n]; m.kind == kind {
+		// Two people checking the same step at once: the append that
+		// lands second is re-checked against the first (Append retries
+		// on a moved head) and told who won.
+		return refuse("%s step %d was already checked by %s (seq %d): a step is checked once", p.ID, n, m.actor, m.seq)
+	}
 	var missing []string
 	for _, req := range step.Requires {
 		if marks[req].kind != (StepChecked{}).Kind() {

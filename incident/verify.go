@@ -115,14 +115,32 @@ func (s *Service) verifyIncidentApprovals(ctx context.Context, id string) ([]sto
 				requester = p.Name
 			}
 		case Approval:
-			key, err := p.verifySignature(id)
-			switch {
-			case err != nil:
-				bad(e, "approval of %s step %d by %s: %v", p.Procedure.ID, p.Step, p.Signer, err)
-				continue
-			case s.allowed != nil:
-				if who, ok := s.allowed.Principal(key, SignatureNamespace, e.Time); !ok || who != p.Signer {
-					bad(e, "approval of %s step %d: key %s is not %s's in the allowed signers (%s)", p.Procedure.ID, p.Step, p.Fingerprint, p.Signer, s.allowed.Path)
+			if p.Proof == ProofSession {
+				// Proven by the served session that recorded it: the
+				// entry's identity is that key's session, with the
+				// approver role (the server's authorized keys are not
+				// re-read here: they may have changed since).
+				switch err := p.sessionKeyMatches(); {
+				case err != nil:
+					bad(e, "approval of %s step %d by %s: %v", p.Procedure.ID, p.Step, p.Signer, err)
+					continue
+				case e.Identity != ViaSession+":"+p.Fingerprint:
+					bad(e, "approval of %s step %d proven by a session, but recorded with identity %q, not session:%s", p.Procedure.ID, p.Step, e.Identity, p.Fingerprint)
+					continue
+				case p.SessionRole != RoleApprover:
+					bad(e, "approval of %s step %d proven by a session with role %q: only an approver's counts", p.Procedure.ID, p.Step, p.SessionRole)
+					continue
+				}
+			} else {
+				key, err := p.verifySignature(id)
+				switch {
+				case err != nil:
+					bad(e, "approval of %s step %d by %s: %v", p.Procedure.ID, p.Step, p.Signer, err)
+					continue
+				case s.allowed != nil:
+					if who, ok := s.allowed.Principal(key, SignatureNamespace, e.Time); !ok || who != p.Signer {
+						bad(e, "approval of %s step %d: key %s is not %s's in the allowed signers (%s)", p.Procedure.ID, p.Step, p.Fingerprint, p.Signer, s.allowed.Path)
+					}
 				}
 			}
 			if p.Signer != e.Actor {

@@ -205,7 +205,7 @@ func TestShippedLibraryIsClean(t *testing.T) {
 	for _, p := range probs {
 		t.Error(p)
 	}
-	want := map[string]int{"ops": 16, "atlas-zero": 29, "genesis-mesh": 6, "avs-operator": 15, "helix-tpaf": 10}
+	want := map[string]int{"ops": 17, "atlas-zero": 29, "genesis-mesh": 6, "avs-operator": 15, "helix-tpaf": 10}
 	for id, n := range want {
 		b, ok := cat.Book(id)
 		if !ok {

@@ -25,6 +25,8 @@ type header struct {
 	// book is the incident's book, or the library's when no incident is
 	// open.
 	book *runbook.Book
+	// others are who else is on a served console's server (live.go).
+	others []Presence
 }
 
 func (h *header) SetSize(w, _ int) { h.width = w }
@@ -51,6 +53,9 @@ func (h *header) View() string {
 		}
 		left := st.Header.Render("ic") + " " + truncate(termsafe.EscapeLine(name), w-22)
 		line1 := spread(left, st.HeaderMuted.Render("no open incident"), w)
+		if len(h.others) > 0 {
+			return line1 + "\n" + st.Muted.Render(truncate(presenceLine(h.others, ""), w))
+		}
 		return line1 + "\n" + st.Muted.Render(truncate("D declare · o open an incident · / filter the library · ? all keys", w))
 	}
 	rank := 3
@@ -92,6 +97,12 @@ func (h *header) View() string {
 		line1 = next
 	}
 	title := truncateWords(termsafe.EscapeLine(in.Title), w)
+	if len(h.others) > 0 {
+		// Who else is here takes at most half the line; the title keeps the rest.
+		who := truncate(presenceLine(h.others, in.ID), w/2)
+		title = truncateWords(termsafe.EscapeLine(in.Title), max(1, w-lipgloss.Width(who)-2))
+		return line1 + "\n" + spread(st.Title.Render(title), st.Muted.Render(who), w)
+	}
 	return line1 + "\n" + st.Title.Render(title)
 }
 

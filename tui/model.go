@@ -57,6 +57,13 @@ type Options struct {
 	SaveSync func(beacons []string, checkpoint string) (path string, err error)
 	// Now is the clock (tests fix it).
 	Now func() time.Time
+	// Live is set by a served console: the server's watcher sends
+	// LiveMsg when the ledger moves (live.go), so the console does not
+	// read the ledger on its clock tick.
+	Live bool
+	// Opened is told, in a command, the incident the console shows (full
+	// id): a server shows the others who is where. Nil: nobody asks.
+	Opened func(id string)
 
 	// after schedules a message (tea.Tick); tests replace it so that no
 	// command sleeps and they send clock ticks themselves.
@@ -121,6 +128,11 @@ type Model struct {
 	confirmQuit bool
 	status      string
 	statusErr   bool
+	// others are the other people on a served console's server.
+	others []Presence
+	// repoll: the server sent entries past a gap while a read was under
+	// way; the console reads again when that read is back (live.go).
+	repoll bool
 }
 
 // Requests the panes post to the root (common.post).
@@ -288,11 +300,19 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.reader.render()
 	case tickMsg:
 		cmds := []tea.Cmd{m.nextTick(), m.tick(m.opts.Now())}
-		if m.incident != nil && !m.polling && m.c.ledger() {
+		if m.incident != nil && !m.polling && m.c.ledger() && !m.opts.Live {
 			m.polling = true
 			cmds = append(cmds, poll(m.c.ctx, m.c.svc, m.incident.ID, m.timeline.lastSeq()))
 		}
 		return tea.Batch(cmds...)
+	case LiveMsg:
+		return m.live(msg)
+	case PresenceMsg:
+		m.others = msg.Others
+		return nil
+	case NoticeMsg:
+		m.status, m.statusErr = msg.Text, true
+		return nil
 	case statusMsg:
 		m.status, m.statusErr = msg.text, msg.err
 		return nil
@@ -378,6 +398,10 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.timeline.setStatus(&st)
 		m.timeline.append(msg.events, st.Events)
 		m.steps.record(msg.events)
+		if m.repoll {
+			m.repoll, m.polling = false, true
+			return poll(m.c.ctx, m.c.svc, m.incident.ID, m.timeline.lastSeq())
+		}
 		return nil
 	case olderLoadedMsg:
 		if msg.err != nil {
@@ -467,7 +491,7 @@ func (m *Model) incidentLoaded(msg incidentLoadedMsg) tea.Cmd {
 		m.setStatus(fmt.Sprintf("%s open: %s · %d incidents are open: o switches", st.Short(), st.Title, m.resumed))
 		m.resumed = 0
 	}
-	return tea.Batch(m.reader.render(), m.note.switchTo(st.ID, msg.draft))
+	return tea.Batch(m.reader.render(), m.note.switchTo(st.ID, msg.draft), m.opened(st.ID))
 }
 
 // appended reports an append and starts the next one.
@@ -490,7 +514,7 @@ func (m *Model) appended(msg appendedMsg) tea.Cmd {
 	if m.steps.routine && m.steps.top() != nil && m.c.ledger() {
 		cmds = append(cmds, loadHistory(m.c.ctx, m.c.svc, m.steps.top().ID))
 	}
-	if m.incident != nil && !m.polling && m.c.ledger() {
+	if m.incident != nil && !m.polling && m.c.ledger() && !m.opts.Live {
 		m.polling = true
 		cmds = append(cmds, poll(m.c.ctx, m.c.svc, m.incident.ID, m.timeline.lastSeq()))
 	}

@@ -33,6 +33,29 @@ type reader struct {
 	// starts (-1: not found).
 	step     string
 	stepLine int
+	// drawn are the last two frames drawn and what each was drawn from
+	// (two: opening the note line resizes the pane, and closing it
+	// resizes it back). Framing glamour's output is the costliest part
+	// of a frame, and a served console redraws on every entry anyone
+	// adds. A pointer, so copies of the model share it; only the
+	// program's goroutine calls View.
+	drawn *[2]drawnFrame
+}
+
+// drawnFrame is one frame of the reader and its inputs.
+type drawnFrame struct {
+	key   frameKey
+	frame string
+}
+
+// frameKey is everything the reader's frame depends on.
+type frameKey struct {
+	shown            *runbook.Procedure
+	want             renderKey
+	rendered         bool
+	offset, stepLine int
+	width, height    int
+	viewportW, viewH int
 }
 
 // renderKey identifies one rendering: the same text at the same width
@@ -50,7 +73,7 @@ type renderedMsg struct {
 }
 
 func newReader(c *common) reader {
-	return reader{c: c, viewport: viewport.New(0, 0), cache: map[renderKey]string{}, stepLine: -1}
+	return reader{c: c, viewport: viewport.New(0, 0), cache: map[renderKey]string{}, stepLine: -1, drawn: &[2]drawnFrame{}}
 }
 
 // SetSize sizes the pane; the root then asks for a rendering at the new
@@ -178,6 +201,23 @@ func (r *reader) status() string {
 }
 
 func (r *reader) View() string {
+	_, rendered := r.cache[r.want]
+	k := frameKey{shown: r.shown, want: r.want, rendered: rendered, offset: r.viewport.YOffset, stepLine: r.stepLine,
+		width: r.width, height: r.height, viewportW: r.viewport.Width, viewH: r.viewport.Height}
+	if r.drawn == nil {
+		return r.draw()
+	}
+	for _, d := range r.drawn {
+		if d.frame != "" && d.key == k {
+			return d.frame
+		}
+	}
+	out := r.draw()
+	r.drawn[1], r.drawn[0] = r.drawn[0], drawnFrame{key: k, frame: out}
+	return out
+}
+
+func (r *reader) draw() string {
 	st := r.c.styles
 	w, h := r.width, r.height
 	frame := st.PlainFrame

@@ -73,6 +73,7 @@ func (m *Model) layout() {
 func (m Model) View() string {
 	m.layout() // the status and help lines decide the body's height
 	m.header.incident, m.header.book, m.header.mode = m.incident, m.currentBook(), m.mode
+	m.header.others = m.others
 	m.library.focused = m.focus == libraryPane
 	m.reader.focused = m.focus == readerPane
 	m.steps.focused = m.focus == stepsPane
@@ -94,6 +95,7 @@ func (m Model) View() string {
 // headerView is the header as it is drawn now.
 func (m Model) headerView() string {
 	m.header.incident, m.header.book, m.header.mode = m.incident, m.currentBook(), m.mode
+	m.header.others = m.others
 	m.header.now = m.now
 	return m.header.View()
 }
