@@ -325,6 +325,8 @@ func (s *Server) console(sess ssh.Session, p *person, svc *incident.Service, act
 		Book:    s.cfg.Book,
 		Live:    true,
 		Opened:  func(id string) { s.hub.setIncident(s.work, p, id) },
+		// Approvals made here are proven by the key the session logged in with.
+		SessionKey: sess.PublicKey(),
 	}
 	var err error
 	if opts.Draft, err = svc.Drafts().Read(); err != nil {

@@ -387,12 +387,27 @@ func expandHome(p string) string {
 // ssh-agent's) and records it, as "ic approve" does; a refusal keeps the
 // form open with the reason.
 func (m *Model) approve(so stepOf, keyFile string, f *form) tea.Cmd {
+	// In a served console the answer is yes or no, not a key file.
 	w := m.c.writer
 	if w.incident == "" {
 		return nil
 	}
 	ctx, svc, id := w.ctx, w.svc, w.incident
 	what := fmt.Sprintf("approval of %s step %d", so.proc.ID, so.step.Number)
+	if key := m.c.sessionKey; key != nil {
+		if keyFile != "yes" {
+			m.setStatus("not approved")
+			return nil
+		}
+		actor := w.actor
+		return w.enqueue(func() tea.Msg {
+			ev, err := svc.ApproveInSession(ctx, id, so.proc.ID, so.step.Number, "", actor, key, incident.NewKey())
+			if err != nil {
+				return appendedMsg{incident: id, err: fmt.Errorf("not approved: %w", err)}
+			}
+			return appendedMsg{incident: id, event: ev, what: what}
+		})
+	}
 	return w.enqueue(func() tea.Msg {
 		signer, err := signers.LoadSigner(ctx, expandHome(keyFile))
 		if err != nil {

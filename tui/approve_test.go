@@ -86,3 +86,43 @@ func TestApproveAStepFromTheConsole(t *testing.T) {
 		t.Errorf("recorded %s by %s (%s), want an approval by bob proven by his key", last.Type, last.Actor, last.Identity)
 	}
 }
+
+// TestApproveInAServedConsole: in a console served over SSH the key the
+// session logged in with is the proof; a asks yes or no, not for a file.
+func TestApproveInAServedConsole(t *testing.T) {
+	opts := testOptions(t)
+	ctx := context.Background()
+	alice := incident.Actor{Name: "alice"}
+	run, _, err := opts.Service.StartRoutine(ctx, "TPAF-001", alice, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := opts.Service.Append(ctx, run.ID, alice, "", incident.RoleAssignment{Role: "compliance", Name: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Incident, opts.SessionKey = run.ID, key
+	opts.Actor = incident.Actor{Name: "bob", Via: incident.ViaSession, Key: signers.Fingerprint(key), SessionRole: incident.RoleApprover}
+	m := startConsole(t, opts, 100, 30)
+	m = drive(t, m, special(tea.KeyTab), special(tea.KeyTab))
+	m = drive(t, m, keys(strings.Repeat("j", 9)+"a")...)
+	mustContain(t, m.View(), "Approve TPAF-001 step 10 as compliance (proven by this session's key)", "[y] yes")
+	m = drive(t, m, keys("n")...)
+	mustContain(t, m.View(), "not approved")
+	if last := lastEntry(t, opts.Service); last.Type == "approval" {
+		t.Fatal("n recorded an approval")
+	}
+	m = drive(t, m, keys("ay")...)
+	mustContain(t, m.View(), "approval of TPAF-001 step 10 recorded")
+	last := lastEntry(t, opts.Service)
+	if last.Type != "approval" || last.Actor != "bob" || last.Identity != "session:"+signers.Fingerprint(key) {
+		t.Errorf("recorded %s by %s (%s), want an approval by bob proven by the session", last.Type, last.Actor, last.Identity)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/ssh"
 
 	"github.com/icconsole/ic/incident"
 	"github.com/icconsole/ic/render"
@@ -38,6 +39,8 @@ type common struct {
 	keys    *KeyMap
 	theme   render.Theme
 	actor   incident.Actor
+	// sessionKey proves approvals in a served console (nil elsewhere).
+	sessionKey ssh.PublicKey
 	// after schedules a message (tea.Tick, or nothing in tests).
 	after func(time.Duration, func(time.Time) tea.Msg) tea.Cmd
 	// writer orders every append the console makes.

@@ -19,6 +19,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/ssh"
 
 	"github.com/icconsole/ic/incident"
 	"github.com/icconsole/ic/render"
@@ -57,6 +58,10 @@ type Options struct {
 	SaveSync func(beacons []string, checkpoint string) (path string, err error)
 	// Now is the clock (tests fix it).
 	Now func() time.Time
+	// SessionKey is the key a served session logged in with: approvals
+	// made in this console are proven by it (nil: signed with a key file
+	// or the ssh-agent's key, as "ic approve" does).
+	SessionKey ssh.PublicKey
 	// Live is set by a served console: the server's watcher sends
 	// LiveMsg when the ledger moves (live.go), so the console does not
 	// read the ledger on its clock tick.
@@ -160,7 +165,7 @@ func New(opts Options) Model {
 	styles, keys := NewStyles(opts.Theme), NewKeyMap()
 	c := &common{
 		ctx: opts.Context, svc: opts.Service, catalog: opts.Catalog, styles: &styles, keys: &keys,
-		theme: opts.Theme, actor: opts.Actor, after: opts.after,
+		theme: opts.Theme, actor: opts.Actor, after: opts.after, sessionKey: opts.SessionKey,
 		writer: &writer{ctx: opts.Context, svc: opts.Service, actor: opts.Actor},
 	}
 	m := Model{

@@ -387,8 +387,13 @@ func (s *stepper) approveForm(step runbook.Step) tea.Cmd {
 		return nil
 	}
 	title := fmt.Sprintf("Approve %s step %d as %s (signed with your SSH key)", s.proc.ID, step.Number, step.Approval.Role)
-	keyFile := newTextField(s.c.styles, "Private key file to sign with (empty: the key in your ssh-agent)", "~/.ssh/id_ed25519", true)
-	s.c.post(openFormMsg{&form{kind: formApprove, title: title, data: stepOf{s.proc, step}, fields: []field{keyFile}}})
+	ask := newTextField(s.c.styles, "Private key file to sign with (empty: the key in your ssh-agent)", "~/.ssh/id_ed25519", true)
+	if s.c.sessionKey != nil {
+		// Served: the key this session logged in with is the proof.
+		title = fmt.Sprintf("Approve %s step %d as %s (proven by this session's key)", s.proc.ID, step.Number, step.Approval.Role)
+		ask = newYesNoField(fmt.Sprintf("Approve: %s", termsafe.EscapeLine(truncateWords(step.Text, 200))))
+	}
+	s.c.post(openFormMsg{&form{kind: formApprove, title: title, data: stepOf{s.proc, step}, fields: []field{ask}}})
 	return nil
 }
 
