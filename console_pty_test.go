@@ -27,6 +27,9 @@ func icCommand(t *testing.T, args ...string) *exec.Cmd {
 	work := t.TempDir()
 	cmd.Env = append(os.Environ(), "HOME="+work, "XDG_STATE_HOME="+work+"/state", "XDG_CONFIG_HOME="+work+"/config",
 		"IC_DB="+work+"/ic.db", "IC_ACTOR=tester", "TERM=xterm-256color", "NO_COLOR=1")
+	// The program plays an operator at a terminal, not the CI runner that
+	// runs the test: with CI set, termenv takes no output for a terminal.
+	withoutEnv(cmd, "CI")
 	return cmd
 }
 
