@@ -23,7 +23,8 @@ func TestUnknownKeyIsRefused(t *testing.T) {
 	} else if !strings.Contains(err.Error(), "unable to authenticate") {
 		t.Errorf("refusal: %v", err)
 	}
-	if !strings.Contains(s.stderr.String(), "refusing key "+mallory.fingerprint()) {
+	// The client may hear the refusal before the server's log line is out.
+	if !s.stderr.waitFor("refusing key "+mallory.fingerprint(), 10*time.Second) {
 		t.Errorf("the server did not log the refused key:\n%s", s.stderr)
 	}
 	if r := s.run(alice, "", "version"); r.code != 0 {

@@ -137,7 +137,7 @@ func (r *Report) finish(red *redact.Redactor, started time.Time) *Report {
 	}
 	for i := range r.Periods {
 		r.Periods[i].Error = red.Text(r.Periods[i].Error)
-		r.Periods[i].Source = red.Text(r.Periods[i].Source)
+		r.Periods[i].Source = red.Name(r.Periods[i].Source)
 	}
 	for i := range r.Attempts {
 		r.Attempts[i].Error = red.Text(r.Attempts[i].Error)
@@ -149,11 +149,11 @@ func (r *Report) finish(red *redact.Redactor, started time.Time) *Report {
 		r.Providers[i].Said = red.Text(r.Providers[i].Said)
 	}
 	for i := range r.Inputs {
-		r.Inputs[i].Name = red.Text(r.Inputs[i].Name)
+		r.Inputs[i].Name = red.Name(r.Inputs[i].Name)
 	}
 	if r.Failure != nil {
 		r.Failure.Error = red.Text(r.Failure.Error)
-		r.Failure.Source = red.Text(r.Failure.Source)
+		r.Failure.Source = red.Name(r.Failure.Source)
 	}
 	r.Line = r.summary()
 	return r

@@ -269,6 +269,19 @@ func (r *Redactor) Text(s string) string {
 	return r.rest(r.replaceSecrets(s))
 }
 
+// Name returns a name the caller chose, such as the path of a file it
+// read, with the registered secrets replaced, and URLs as URL gives them.
+// Text's heuristics for outside text are not applied: they would take a
+// random-looking folder name (mktemp's /tmp/tmp.F9lXqZr2Vb) for a token
+// and hide the whole path.
+func (r *Redactor) Name(s string) string {
+	if s == "" {
+		return s
+	}
+	s = urlPattern.ReplaceAllStringFunc(s, r.URL)
+	return r.replaceSecrets(s)
+}
+
 // rest applies the patterns other than URLs.
 func (r *Redactor) rest(s string) string {
 	s = userinfoPattern.ReplaceAllString(s, Mark+"@$1")

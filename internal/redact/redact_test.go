@@ -129,3 +129,19 @@ func FuzzText(f *testing.F) {
 		_ = r.URL(s)
 	})
 }
+
+// TestNameKeepsAPathAndHidesSecrets: a file name the caller gave is kept
+// whole, however random its folder looks, but a registered secret and a
+// URL's credentials in it are still hidden.
+func TestNameKeepsAPathAndHidesSecrets(t *testing.T) {
+	r := New("s3cr3t-t0ken-value")
+	for in, want := range map[string]string{
+		"/tmp/tmp.F9lXqZr2Vb/shared/testdata/lightclient/helios-capella/updates.json": "/tmp/tmp.F9lXqZr2Vb/shared/testdata/lightclient/helios-capella/updates.json",
+		"/home/ops/s3cr3t-t0ken-value/updates.json":                                   "/home/ops/" + Mark + "/updates.json",
+		"beacon https://user:pw@beacon.example/eth":                                   "beacon https://" + Mark + "@beacon.example/eth",
+	} {
+		if got := r.Name(in); got != want {
+			t.Errorf("Name(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
