@@ -72,6 +72,9 @@ type VerifyOptions = store.VerifyOptions
 // consistency; above it, every approval's signature and the two-party
 // rule of every step that needed one.
 func (s *Service) VerifyWith(ctx context.Context, o VerifyOptions) (VerifyReport, error) {
+	// The walk over every event marks the incidents whose approvals and
+	// gated steps are re-checked below, instead of reading them again.
+	o.Marks = approvalMarks(s.books)
 	rep, err := s.db.VerifyWith(ctx, o)
 	if err != nil {
 		return rep, err

@@ -35,9 +35,12 @@ func (s *Service) verifyApprovals(ctx context.Context, o VerifyOptions, rep *Ver
 	gated := approvalProcedures(s.books)
 	checked := 0
 	for _, id := range ids {
-		need, err := s.needsApprovalCheck(ctx, id, gated)
-		if err != nil {
-			return err
+		need := rep.Marked[id]
+		if !rep.MarksRead {
+			var err error
+			if need, err = s.needsApprovalCheck(ctx, id, gated); err != nil {
+				return err
+			}
 		}
 		if !need {
 			continue
@@ -66,6 +69,23 @@ func approvalProcedures(books *runbook.Catalog) []string {
 		}
 	}
 	return ids
+}
+
+// approvalMarks select the events that make an incident's approvals
+// worth re-checking: an approval, or a step of a procedure with a step
+// that needs approval or is irreversible (its id in the payload; the
+// re-check reads the entries themselves).
+func approvalMarks(books *runbook.Catalog) []store.Mark {
+	marks := []store.Mark{{Type: (Approval{}).Kind()}}
+	gated := approvalProcedures(books)
+	if len(gated) == 0 {
+		return marks
+	}
+	var ids []string
+	for _, id := range gated {
+		ids = append(ids, fmt.Sprintf("%q", id))
+	}
+	return append(marks, store.Mark{Type: (StepChecked{}).Kind(), Contains: ids})
 }
 
 // needsApprovalCheck reports whether an incident holds approvals or steps

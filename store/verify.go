@@ -56,6 +56,33 @@ type VerifyOptions struct {
 	CheckpointDir string
 	// CheckpointFiles are more checkpoints to hold the log against.
 	CheckpointFiles []string
+	// Marks select events whose incidents the report names (Marked): a
+	// verify that reads every event anyway tells the caller which
+	// incidents hold such events, so it need not read the ledger again.
+	Marks []Mark
+}
+
+// Mark selects events of one type whose payload contains one of
+// Contains (any payload of that type when Contains is empty). A match on
+// the payload's bytes may be loose: the caller re-reads what was marked.
+type Mark struct {
+	Type     string
+	Contains []string
+}
+
+func (m Mark) matches(typ, payload []byte) bool {
+	if string(typ) != m.Type {
+		return false
+	}
+	if len(m.Contains) == 0 {
+		return true
+	}
+	for _, c := range m.Contains {
+		if bytes.Contains(payload, []byte(c)) {
+			return true
+		}
+	}
+	return false
 }
 
 // Problem is one thing Verify found wrong: which check, which record.
@@ -153,6 +180,11 @@ type Report struct {
 	TrustedFrom *CheckpointResult `json:"trusted_from,omitempty"`
 	Heads       map[string]string `json:"-"`
 	Took        time.Duration     `json:"-"`
+	// Marked holds the incidents (full ids) with an event that one of
+	// VerifyOptions.Marks selects; MarksRead says every event in scope was
+	// read for them (a full verify, or one incident's).
+	Marked    map[string]bool `json:"-"`
+	MarksRead bool            `json:"-"`
 }
 
 // OK reports whether nothing was wrong.
@@ -220,6 +252,43 @@ type verifier struct {
 	incs  map[int64]incRow // by row number
 	mu    sync.Mutex       // guards rep while workers run
 	chain map[string]bool  // incidents with a chain problem already
+}
+
+// mark records that incident id holds an event the options mark.
+func (v *verifier) mark(id string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.rep.Marked == nil {
+		v.rep.Marked = map[string]bool{}
+	}
+	v.rep.Marked[id] = true
+}
+
+// marks reports whether the event whose tail ("actor NUL [identity NUL]
+// type NUL payload") is given matches one of the options' marks.
+func (v *verifier) marks(e eventRow) bool {
+	tail := e.tail
+	skip := 1
+	if e.v2 {
+		skip = 2
+	}
+	for range skip {
+		i := bytes.IndexByte(tail, 0)
+		if i < 0 {
+			return false
+		}
+		tail = tail[i+1:]
+	}
+	i := bytes.IndexByte(tail, 0)
+	if i < 0 {
+		return false
+	}
+	for _, m := range v.o.Marks {
+		if m.matches(tail[:i], tail[i+1:]) {
+			return true
+		}
+	}
+	return false
 }
 
 type incRow struct {
@@ -567,6 +636,7 @@ func (v *verifier) full(ctx context.Context) error {
 	if err := v.runJobs(ctx, jobs); err != nil {
 		return err
 	}
+	v.rep.MarksRead = true
 	for _, r := range v.incs {
 		v.claim(recorded, claims, late, r.logIdx, Leaf{LeafIncident, incidentHash(r.inc)}, func() Problem {
 			return Problem{Check: CheckIncident, Incident: r.inc.ID}
@@ -1145,6 +1215,7 @@ type chainWalker struct {
 	prevIdx int64
 	want    int64
 	broken  bool
+	marked  bool // the current incident is marked already
 	events  int64
 	heads   map[string]string
 	buf     []byte
@@ -1163,7 +1234,7 @@ func (w *chainWalker) fail(seq int64, logIdx int64, reason string) {
 // starts inside the incident, from the event before it.
 func (w *chainWalker) begin(ctx context.Context, e eventRow) error {
 	w.finish()
-	w.cur, w.started, w.broken = e.n, true, false
+	w.cur, w.started, w.broken, w.marked = e.n, true, false, false
 	w.prev, w.prevIdx, w.want = Hash{}, -1, 1
 	inc, ok := w.v.incs[e.n]
 	w.inc, w.id = inc, inc.inc.ID
@@ -1226,6 +1297,10 @@ func (w *chainWalker) row(ctx context.Context, e eventRow) error {
 		}
 	}
 	w.events++
+	if len(w.v.o.Marks) > 0 && !w.marked && w.id != "" && w.v.marks(e) {
+		w.marked = true
+		w.v.mark(w.id)
+	}
 	if w.id != "" && w.claims != nil {
 		w.v.claim(w.recorded, w.claims, w.late, e.logIdx, Leaf{LeafEvent, toHash(e.hash)}, func() Problem {
 			return Problem{Check: CheckChain, Incident: w.id, Seq: e.seq}
@@ -1376,6 +1451,7 @@ func (v *verifier) incident(ctx context.Context) error {
 	if err := v.runJobs(ctx, jobs); err != nil {
 		return err
 	}
+	v.rep.MarksRead = true
 	for _, r := range v.incs {
 		v.claim(recorded, claims, late, r.logIdx, Leaf{LeafIncident, incidentHash(r.inc)}, func() Problem {
 			return Problem{Check: CheckIncident, Incident: r.inc.ID}
