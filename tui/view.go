@@ -42,8 +42,10 @@ func (m *Model) column(bh int) column {
 }
 
 // layout gives every pane its size for the current terminal and state.
-func (m *Model) layout() {
-	bh := m.bodyHeight()
+func (m *Model) layout() { m.layoutBody(m.bodyHeight()) }
+
+// layoutBody gives every pane its size with bh lines for the body.
+func (m *Model) layoutBody(bh int) {
 	m.header.SetSize(m.width, 2)
 	m.note.SetSize(m.width, 1)
 	m.review.SetSize(m.width, bh)
@@ -71,7 +73,11 @@ func (m *Model) layout() {
 // View draws the screen: header, body (panes side by side when wide, one
 // pane under tabs when narrow), status line, note line, help bar.
 func (m Model) View() string {
-	m.layout() // the status and help lines decide the body's height
+	// The status and help lines decide the body's height: each is drawn
+	// once a frame.
+	status, help := m.statusView(), m.helpView()
+	bh := m.bodyHeightFor(status, help)
+	m.layoutBody(bh)
 	m.header.incident, m.header.book, m.header.mode = m.incident, m.currentBook(), m.mode
 	m.header.others = m.others
 	m.library.focused = m.focus == libraryPane
@@ -82,13 +88,13 @@ func (m Model) View() string {
 	parts := []string{m.header.View()}
 	if m.mode == reviewMode {
 		// The scribe's view is read-only: no note line.
-		parts = append(parts, m.review.View(), m.statusView(), m.helpView())
+		parts = append(parts, m.review.View(), status, help)
 		return lipgloss.JoinVertical(lipgloss.Left, parts...)
 	}
 	if !m.wide() {
 		parts = append(parts, m.tabsView())
 	}
-	parts = append(parts, m.bodyView(), m.statusView(), m.note.View(), m.helpView())
+	parts = append(parts, m.bodyView(bh), status, m.note.View(), help)
 	return lipgloss.JoinVertical(lipgloss.Left, parts...)
 }
 
@@ -100,11 +106,13 @@ func (m Model) headerView() string {
 	return m.header.View()
 }
 
-func (m *Model) helpHeight() int { return lipgloss.Height(m.helpView()) }
-
 // bodyHeight is what is left for panes.
-func (m *Model) bodyHeight() int {
-	h := m.height - 2 - lipgloss.Height(m.statusView()) - m.helpHeight()
+func (m *Model) bodyHeight() int { return m.bodyHeightFor(m.statusView(), m.helpView()) }
+
+// bodyHeightFor is what is left for panes under these status and help
+// lines.
+func (m *Model) bodyHeightFor(status, help string) int {
+	h := m.height - 2 - lipgloss.Height(status) - lipgloss.Height(help)
 	if m.mode != reviewMode {
 		h -= m.note.Height()
 		if !m.wide() {
@@ -132,9 +140,9 @@ func (m Model) tabsView() string {
 	return truncate(strings.Join(tabs, ""), m.width)
 }
 
-func (m Model) bodyView() string {
+// bodyView draws the panes in h lines.
+func (m Model) bodyView(h int) string {
 	st := m.c.styles
-	h := m.bodyHeight()
 	switch {
 	case m.help.ShowAll:
 		return framed(st, m.fullHelp(m.c.keys.FullHelp(), m.width-4), m.width, h, true)
@@ -253,16 +261,19 @@ func (m Model) helpView() string {
 	if m.help.ShowAll {
 		return st.Title.Render("?") + " " + st.Help.Render("close this list") + st.Help.Render(" • ") + st.Title.Render("q") + " " + st.Help.Render("quit")
 	}
-	item := func(b key.Binding) string {
-		return st.Title.Render(b.Help().Key) + " " + st.Help.Render(b.Help().Desc)
+	// Widths are counted on the plain text: styles add no cells.
+	item := func(b key.Binding) (string, int) {
+		h := b.Help()
+		return st.Title.Render(h.Key) + " " + st.Help.Render(h.Desc), ansi.StringWidth(h.Key) + 1 + ansi.StringWidth(h.Desc)
 	}
-	sep := st.Help.Render(" • ")
-	last := ""
+	const sepText = " • "
+	sep, sepW := st.Help.Render(sepText), ansi.StringWidth(sepText)
+	last, lastW := "", 0
 	typing := m.form != nil || m.note.capturing() || m.library.capturing() || m.review.capturing() || m.confirmQuit
 	if !typing {
-		last = item(k.Help)
+		last, lastW = item(k.Help)
 	}
-	line := ""
+	line, lineW := "", 0
 	seen := map[string]bool{}
 	for _, b := range m.shortHelp() {
 		h := b.Help()
@@ -270,18 +281,18 @@ func (m Model) helpView() string {
 			continue
 		}
 		seen[h.Key] = true
-		next := item(b)
+		next, nextW := item(b)
 		if line != "" {
-			next = line + sep + next
+			next, nextW = line+sep+next, lineW+sepW+nextW
 		}
-		try := next
+		tryW := nextW
 		if last != "" {
-			try += sep + last
+			tryW += sepW + lastW
 		}
-		if lipgloss.Width(try) > m.width {
+		if tryW > m.width {
 			continue // a lower-priority key that fits may follow
 		}
-		line = next
+		line, lineW = next, nextW
 	}
 	if last != "" {
 		if line != "" {
