@@ -11,6 +11,7 @@ import (
 
 	"github.com/icconsole/ic/internal/signers"
 	"github.com/icconsole/ic/internal/termsafe"
+	"github.com/icconsole/ic/runbook"
 )
 
 // SignatureNamespace is the SSHSIG namespace of ic's approvals: a signature
@@ -192,19 +193,9 @@ func (s *Service) Approve(ctx context.Context, id, procID string, n int, role st
 	if s.allowed == nil {
 		return Entry{}, refuse("no allowed-signers file is configured, so no approval can be checked (--allowed-signers FILE, IC_ALLOWED_SIGNERS or the configuration)")
 	}
-	p, err := s.Procedure(procID)
+	p, step, role, err := s.approvalStep(procID, n, role)
 	if err != nil {
 		return Entry{}, err
-	}
-	if n < 1 || n > len(p.Steps) {
-		return Entry{}, refuse("%s has steps 1..%d; %d is not one of them", p.ID, len(p.Steps), n)
-	}
-	step := p.Steps[n-1]
-	if step.Approval == nil {
-		return Entry{}, refuse("%s step %d needs no approval", p.ID, n)
-	}
-	if role == "" {
-		role = step.Approval.Role
 	}
 	now := s.stamp()
 	principal, ok := s.allowed.Principal(signer.PublicKey(), SignatureNamespace, now)
@@ -224,4 +215,24 @@ func (s *Service) Approve(ctx context.Context, id, procID string, n int, role st
 		return Entry{}, err
 	}
 	return s.Append(ctx, id, Actor{Name: principal, Via: ViaKey, Key: a.Fingerprint}, idemKey, a)
+}
+
+// approvalStep is step n of procedure procID, which must need approval,
+// and the role to approve it as (the step's own when role is empty).
+func (s *Service) approvalStep(procID string, n int, role string) (*runbook.Procedure, runbook.Step, string, error) {
+	p, err := s.Procedure(procID)
+	if err != nil {
+		return nil, runbook.Step{}, "", err
+	}
+	if n < 1 || n > len(p.Steps) {
+		return nil, runbook.Step{}, "", refuse("%s has steps 1..%d; %d is not one of them", p.ID, len(p.Steps), n)
+	}
+	step := p.Steps[n-1]
+	if step.Approval == nil {
+		return nil, runbook.Step{}, "", refuse("%s step %d needs no approval", p.ID, n)
+	}
+	if role == "" {
+		role = step.Approval.Role
+	}
+	return p, step, role, nil
 }

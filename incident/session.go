@@ -110,19 +110,9 @@ func (s *Service) ApproveInSession(ctx context.Context, id, procID string, n int
 	if err := by.mayWrite((Approval{}).Kind()); err != nil {
 		return Entry{}, err
 	}
-	p, err := s.Procedure(procID)
+	p, step, role, err := s.approvalStep(procID, n, role)
 	if err != nil {
 		return Entry{}, err
-	}
-	if n < 1 || n > len(p.Steps) {
-		return Entry{}, refuse("%s has steps 1..%d; %d is not one of them", p.ID, len(p.Steps), n)
-	}
-	step := p.Steps[n-1]
-	if step.Approval == nil {
-		return Entry{}, refuse("%s step %d needs no approval", p.ID, n)
-	}
-	if role == "" {
-		role = step.Approval.Role
 	}
 	h, err := s.db.Head(ctx, id)
 	if err != nil {

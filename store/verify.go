@@ -606,6 +606,16 @@ func (v *verifier) checkCheckpointRoots(rootAt func(uint64) (Hash, error), how s
 	return nil
 }
 
+// claimIncidents claims each incident row's leaf, once every event was
+// walked.
+func (v *verifier) claimIncidents(recorded []Leaf, claims []uint32, late *lateRecords) {
+	for _, r := range v.incs {
+		v.claim(recorded, claims, late, r.logIdx, Leaf{LeafIncident, incidentHash(r.inc)}, func() Problem {
+			return Problem{Check: CheckIncident, Incident: r.inc.ID}
+		})
+	}
+}
+
 // full re-reads every record, re-hashes it, and rebuilds the tree.
 func (v *verifier) full(ctx context.Context) error {
 	v.rep.Mode = "full"
@@ -637,11 +647,7 @@ func (v *verifier) full(ctx context.Context) error {
 		return err
 	}
 	v.rep.MarksRead = true
-	for _, r := range v.incs {
-		v.claim(recorded, claims, late, r.logIdx, Leaf{LeafIncident, incidentHash(r.inc)}, func() Problem {
-			return Problem{Check: CheckIncident, Incident: r.inc.ID}
-		})
-	}
+	v.claimIncidents(recorded, claims, late)
 	if err := v.compareLeaves(ctx, 0, stored, recorded, claims); err != nil {
 		return err
 	}
@@ -1452,11 +1458,7 @@ func (v *verifier) incident(ctx context.Context) error {
 		return err
 	}
 	v.rep.MarksRead = true
-	for _, r := range v.incs {
-		v.claim(recorded, claims, late, r.logIdx, Leaf{LeafIncident, incidentHash(r.inc)}, func() Problem {
-			return Problem{Check: CheckIncident, Incident: r.inc.ID}
-		})
-	}
+	v.claimIncidents(recorded, claims, late)
 	for i := range claims {
 		if claims[i] == 0 {
 			continue
