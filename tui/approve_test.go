@@ -40,6 +40,22 @@ func sshKey(t *testing.T, name string) (path, allowed string) {
 	return path, name + " " + string(ssh.MarshalAuthorizedKey(sp))
 }
 
+// tpafRun starts a run of TPAF-001 requested by alice, with bob as its
+// compliance officer, and returns its id.
+func tpafRun(t *testing.T, svc *incident.Service) string {
+	t.Helper()
+	ctx := context.Background()
+	alice := incident.Actor{Name: "alice"}
+	run, _, err := svc.StartRoutine(ctx, "TPAF-001", alice, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Append(ctx, run.ID, alice, "", incident.RoleAssignment{Role: "compliance", Name: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	return run.ID
+}
+
 // TestApproveAStepFromTheConsole: a walks the same approval as "ic
 // approve": a refusal keeps the form with the application layer's reason,
 // a signed approval lands on the timeline under the key's principal.
@@ -52,16 +68,7 @@ func TestApproveAStepFromTheConsole(t *testing.T) {
 	}
 	opts := testOptions(t)
 	opts.Service = opts.Service.WithAllowedSigners(allowed)
-	ctx := context.Background()
-	alice := incident.Actor{Name: "alice"}
-	run, _, err := opts.Service.StartRoutine(ctx, "TPAF-001", alice, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := opts.Service.Append(ctx, run.ID, alice, "", incident.RoleAssignment{Role: "compliance", Name: "bob"}); err != nil {
-		t.Fatal(err)
-	}
-	opts.Incident = run.ID
+	opts.Incident = tpafRun(t, opts.Service)
 	m := startConsole(t, opts, 100, 30)
 	m = drive(t, m, special(tea.KeyTab), special(tea.KeyTab))
 	mustContain(t, m.View(), "[Steps 0/31]")
@@ -91,15 +98,7 @@ func TestApproveAStepFromTheConsole(t *testing.T) {
 // session logged in with is the proof; a asks yes or no, not for a file.
 func TestApproveInAServedConsole(t *testing.T) {
 	opts := testOptions(t)
-	ctx := context.Background()
-	alice := incident.Actor{Name: "alice"}
-	run, _, err := opts.Service.StartRoutine(ctx, "TPAF-001", alice, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := opts.Service.Append(ctx, run.ID, alice, "", incident.RoleAssignment{Role: "compliance", Name: "bob"}); err != nil {
-		t.Fatal(err)
-	}
+	run := tpafRun(t, opts.Service)
 	pub, _, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +107,7 @@ func TestApproveInAServedConsole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.Incident, opts.SessionKey = run.ID, key
+	opts.Incident, opts.SessionKey = run, key
 	opts.Actor = incident.Actor{Name: "bob", Via: incident.ViaSession, Key: signers.Fingerprint(key), SessionRole: incident.RoleApprover}
 	m := startConsole(t, opts, 100, 30)
 	m = drive(t, m, special(tea.KeyTab), special(tea.KeyTab))
