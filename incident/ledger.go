@@ -74,7 +74,7 @@ type VerifyOptions = store.VerifyOptions
 func (s *Service) VerifyWith(ctx context.Context, o VerifyOptions) (VerifyReport, error) {
 	// The walk over every event marks the incidents whose approvals and
 	// gated steps are re-checked below, instead of reading them again.
-	o.Marks = approvalMarks(s.books)
+	o.Marks = func() []store.Mark { return approvalMarks(s.books) }
 	rep, err := s.db.VerifyWith(ctx, o)
 	if err != nil {
 		return rep, err

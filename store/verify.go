@@ -59,7 +59,9 @@ type VerifyOptions struct {
 	// Marks select events whose incidents the report names (Marked): a
 	// verify that reads every event anyway tells the caller which
 	// incidents hold such events, so it need not read the ledger again.
-	Marks []Mark
+	// It is called once, and only by a verify that reads every event in
+	// its scope (the marks may cost the caller something to compute).
+	Marks func() []Mark
 }
 
 // Mark selects events of one type whose payload contains one of
@@ -252,6 +254,15 @@ type verifier struct {
 	incs  map[int64]incRow // by row number
 	mu    sync.Mutex       // guards rep while workers run
 	chain map[string]bool  // incidents with a chain problem already
+	// marking is what o.Marks gave, when this verify reads every event.
+	marking []Mark
+}
+
+// startMarking asks for the marks, before a walk over every event.
+func (v *verifier) startMarking() {
+	if v.o.Marks != nil {
+		v.marking = v.o.Marks()
+	}
 }
 
 // mark records that incident id holds an event the options mark.
@@ -283,7 +294,7 @@ func (v *verifier) marks(e eventRow) bool {
 	if i < 0 {
 		return false
 	}
-	for _, m := range v.o.Marks {
+	for _, m := range v.marking {
 		if m.matches(tail[:i], tail[i+1:]) {
 			return true
 		}
@@ -619,6 +630,7 @@ func (v *verifier) claimIncidents(recorded []Leaf, claims []uint32, late *lateRe
 // full re-reads every record, re-hashes it, and rebuilds the tree.
 func (v *verifier) full(ctx context.Context) error {
 	v.rep.Mode = "full"
+	v.startMarking()
 	if err := v.readIncidents(ctx); err != nil {
 		return err
 	}
@@ -1303,7 +1315,7 @@ func (w *chainWalker) row(ctx context.Context, e eventRow) error {
 		}
 	}
 	w.events++
-	if len(w.v.o.Marks) > 0 && !w.marked && w.id != "" && w.v.marks(e) {
+	if len(w.v.marking) > 0 && !w.marked && w.id != "" && w.v.marks(e) {
 		w.marked = true
 		w.v.mark(w.id)
 	}
@@ -1442,6 +1454,7 @@ func (v *verifier) checkMigrations(ctx context.Context, from int64, recorded []L
 // incident verifies one incident's records in full and the log against
 // the checkpoints through stored nodes.
 func (v *verifier) incident(ctx context.Context) error {
+	v.startMarking()
 	if err := v.readIncidents(ctx); err != nil {
 		return err
 	}
