@@ -24,7 +24,9 @@ func TestVerifyMarksTheIncidentsItWasAskedAbout(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	marks := func() []Mark { return []Mark{{Type: "approval"}, {Type: "step_checked", Contains: []string{`"TPAF-001"`}}} }
+	marks := func() []Mark {
+		return []Mark{{Type: "approval"}, {Type: "step_checked", Contains: []string{`"TPAF-001"`}}}
+	}
 	for _, o := range []VerifyOptions{{Full: true, Marks: marks}, {Incident: withStep.ID, Marks: marks}} {
 		rep, err := l.db.VerifyWith(ctx, o)
 		if err != nil || !rep.OK() {
