@@ -258,9 +258,10 @@ func (r *Redactor) Text(s string) string {
 		return s
 	}
 	s = urlPattern.ReplaceAllStringFunc(s, func(m string) string {
-		// A URL at the end of a sentence keeps its full stop outside.
+		// A URL at the end of a sentence keeps its full stop outside, and
+		// one before ": reason" (Go's url.Error) its colon.
 		trail := ""
-		for strings.HasSuffix(m, ".") || strings.HasSuffix(m, ",") || strings.HasSuffix(m, ")") {
+		for strings.HasSuffix(m, ".") || strings.HasSuffix(m, ",") || strings.HasSuffix(m, ")") || strings.HasSuffix(m, ":") || strings.HasSuffix(m, ";") {
 			trail = m[len(m)-1:] + trail
 			m = m[:len(m)-1]
 		}

@@ -145,3 +145,18 @@ func TestNameKeepsAPathAndHidesSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestAURLBeforeAColonKeepsItsBlockRoot: Go's errors put ": reason" right
+// after a URL; the colon is not part of its last segment, and a block root
+// there is not a key.
+func TestAURLBeforeAColonKeepsItsBlockRoot(t *testing.T) {
+	root := "0x" + strings.Repeat("ab", 32)
+	in := "http://127.0.0.1:9/eth/v1/beacon/light_client/bootstrap/" + root + ": dial tcp 127.0.0.1:9: connect: connection refused"
+	if got := New().Text(in); got != in {
+		t.Errorf("Text(%q) = %q, want it unchanged", in, got)
+	}
+	key := "http://beacon.example/v1/Zk3pQ9xL2mN8vB4cR7tY1wE6/eth/v1/node: 401"
+	if got := New().Text(key); strings.Contains(got, "Zk3pQ9xL2mN8vB4cR7tY1wE6") || !strings.HasSuffix(got, ": 401") {
+		t.Errorf("Text(%q) = %q, want the key hidden and the reason kept", key, got)
+	}
+}
