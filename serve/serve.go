@@ -346,7 +346,11 @@ func (s *Server) console(sess ssh.Session, p *person, svc *incident.Service, act
 				return
 			case w, ok := <-winCh:
 				if !ok {
-					return
+					// The window channel may close before the session's
+					// context ends: keep waiting for the end, or the
+					// program would never be told to quit.
+					winCh = nil
+					continue
 				}
 				prog.Send(tea.WindowSizeMsg{Width: w.Width, Height: w.Height})
 			}

@@ -177,11 +177,12 @@ func TestSessionLimitPerKey(t *testing.T) {
 	// Once one ends, the key gets in again.
 	deadline := time.Now().Add(patience)
 	for {
-		if r := s.run(alice, "", "version"); r.code == 0 {
+		r := s.run(alice, "", "version")
+		if r.code == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the key stayed at its limit after a session ended")
+			t.Fatalf("the key stayed at its limit after a session ended: %+v\nserver log:\n%s", r, s.stderr)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
